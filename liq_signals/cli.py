@@ -19,8 +19,13 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = [
+    "demo",
     "ingest",
     "info",
+    "download",
+    "liq_price",
+    "catalog",
+    "validate",
 ]
 
 for _name in COMMAND_MODULES:
@@ -46,3 +51,7 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         raise
+
+
+if __name__ == "__main__":
+    main()

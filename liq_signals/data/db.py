@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from liq_signals.errors import LiqSignalsError
+
 SCHEMA_VERSION = 1
 
 SCHEMA_SQL = """
@@ -123,7 +125,8 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     rows_new BIGINT NOT NULL,
     duplicates_dropped BIGINT NOT NULL,
     repairs VARCHAR,
-    ingested_at TIMESTAMP NOT NULL
+    ingested_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (sha256, kind)
 );
 """
 
@@ -133,7 +136,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     path = Path(path)
     if read_only:
         if not path.exists():
-            raise FileNotFoundError(f"database {path} does not exist (run `liq-signals ingest` first)")
+            raise LiqSignalsError(f"database {path} does not exist (run `liq-signals ingest` first)")
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))

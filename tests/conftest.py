@@ -1,0 +1,1 @@
+"""Test-session setup shared by all tests."""
