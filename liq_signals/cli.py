@@ -25,6 +25,8 @@ COMMAND_MODULES = [
     "download",
     "liq_price",
     "catalog",
+    "levels",
+    "heatmap",
     "validate",
 ]
 

@@ -1,0 +1,336 @@
+"""The liquidation engine: one stateful object that turns market observations into estimated
+liquidation levels. It is the single source of truth for batch heatmaps, the Nautilus indicator and
+validation (pure numpy; no Nautilus imports).
+
+Time is epoch **nanoseconds** (int). Observations (``on_open_interest``, ``on_funding``, ``on_trade``,
+``on_mark_price``) are only queued; ``on_bar(ts_ns, ...)`` first applies every queued observation with
+``ts <= ts_ns`` in (ts, kind, value) order, then the bar (decay to ``ts_ns``, consumption by the bar's —
+or the mark price's — high/low). The state after a bar therefore does not depend on the order in which
+observations arrived, and nothing at time t uses an observation stamped after t.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from liq_signals.engine.grid import PriceGrid
+from liq_signals.engine.models import MODEL_CLASSES
+from liq_signals.engine.models.base import NS_PER_HOUR, BarContext
+from liq_signals.engine.models.ensemble import blend
+from liq_signals.engine.snapshot import LevelSnapshot
+from liq_signals.errors import ConfigError, LiqSignalsError
+
+MODELS = ("a", "b", "c", "ensemble")
+NS_PER_DAY = 24 * NS_PER_HOUR
+
+# kind ranks: the order in which observations sharing a timestamp are applied
+_MARK, _OI, _FUNDING, _TRADE = 0, 1, 2, 3
+
+
+def _finite_pos(name: str, value) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine settings (validated at construction; a bad value raises ``ConfigError`` naming the field).
+
+    Prices USDT, notionals USDT, durations in hours. ``tiers`` are leverages (x); ``tier_weights`` split
+    new notional across them (normalised); ``tier_half_life_hours`` decays each tier's open notional
+    (higher leverage should decay faster). ``representative_notional_usd`` is the size of the single
+    position whose bracket sets each cohort's liquidation price. ``ensemble_weights`` = (a, b, c).
+    Buckets: ``bucket_mode`` 'bps' (log buckets of ``bucket_bps``; the default, right for any price level)
+    or 'fixed' (``bucket_width`` USDT, a multiple of ``tick_size``); the grid spans the price
+    ± ``grid_range_fraction``. ``input_lookback_hours``: a model with no input this recent drops out (noted). ``min_history_hours``:
+    the engine reports ``initialized`` once it has seen this much data.
+    """
+
+    symbol: str = "BTCUSDT"
+    model: str = "a"
+    tiers: tuple = (5.0, 10.0, 25.0, 50.0, 100.0)
+    tier_weights: tuple = (0.25, 0.30, 0.25, 0.12, 0.08)
+    tier_half_life_hours: tuple = (336.0, 168.0, 72.0, 24.0, 12.0)
+    representative_notional_usd: float = 10_000.0
+    brackets_path: str | None = None
+    bucket_mode: str = "bps"
+    bucket_width: float = 50.0
+    bucket_bps: float = 10.0
+    tick_size: float = 0.1
+    grid_range_fraction: float = 0.25
+    ensemble_weights: tuple = (1.0, 1.0, 1.0)
+    input_lookback_hours: float = 6.0
+    min_history_hours: float = 24.0
+    trade_min_notional_usd: float = 50_000.0
+    trade_top_n: int | None = None
+    trade_portion: float | None = None
+    prune_below_usd: float = 1.0
+    use_mark_price: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.symbol, str) or not self.symbol.strip():
+            raise ConfigError("symbol must be a non-empty string")
+        object.__setattr__(self, "symbol", self.symbol.strip().upper())
+        model = str(self.model).lower()
+        if model not in MODELS:
+            raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        object.__setattr__(self, "model", model)
+        for name in ("tiers", "tier_weights", "tier_half_life_hours", "ensemble_weights"):
+            try:
+                object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} must be a sequence of numbers, got {getattr(self, name)!r}") from None
+        if not self.tiers:
+            raise ConfigError("tiers must not be empty")
+        for t in self.tiers:
+            if not (math.isfinite(t) and t > 1):
+                raise ConfigError(f"tiers must be leverages > 1, got {t}")
+        if len(set(self.tiers)) != len(self.tiers):
+            raise ConfigError(f"tiers must be distinct, got {self.tiers}")
+        for name, n in (("tier_weights", len(self.tiers)), ("tier_half_life_hours", len(self.tiers)),
+                        ("ensemble_weights", 3)):
+            v = getattr(self, name)
+            if len(v) != n:
+                raise ConfigError(f"{name} must have {n} values, got {len(v)}")
+        for name in ("tier_weights", "ensemble_weights"):
+            v = getattr(self, name)
+            if any(not math.isfinite(w) or w < 0 for w in v) or sum(v) <= 0:
+                raise ConfigError(f"{name} must be >= 0 and sum to > 0, got {v}")
+        if any(not math.isfinite(h) or h <= 0 for h in self.tier_half_life_hours):
+            raise ConfigError(f"tier_half_life_hours must be > 0, got {self.tier_half_life_hours}")
+        _finite_pos("representative_notional_usd", self.representative_notional_usd)
+        _finite_pos("input_lookback_hours", self.input_lookback_hours)
+        if not (isinstance(self.min_history_hours, (int, float)) and self.min_history_hours >= 0):
+            raise ConfigError(f"min_history_hours must be >= 0, got {self.min_history_hours!r}")
+        if not (isinstance(self.grid_range_fraction, (int, float)) and 0 < self.grid_range_fraction < 1):
+            raise ConfigError(f"grid_range_fraction must be in (0, 1), got {self.grid_range_fraction!r}")
+        if not (isinstance(self.trade_min_notional_usd, (int, float)) and self.trade_min_notional_usd >= 0):
+            raise ConfigError(f"trade_min_notional_usd must be >= 0, got {self.trade_min_notional_usd!r}")
+        if self.trade_top_n is not None and (not isinstance(self.trade_top_n, int) or self.trade_top_n < 1):
+            raise ConfigError(f"trade_top_n must be a positive integer, got {self.trade_top_n!r}")
+        if self.trade_portion is not None and not (0 < self.trade_portion <= 1):
+            raise ConfigError(f"trade_portion must be in (0, 1], got {self.trade_portion!r}")
+        if not (isinstance(self.prune_below_usd, (int, float)) and self.prune_below_usd >= 0):
+            raise ConfigError(f"prune_below_usd must be >= 0, got {self.prune_below_usd!r}")
+        self.grid()  # validates bucket_mode / bucket_width / bucket_bps / tick_size
+
+    def grid(self) -> PriceGrid:
+        """The price-bucket lattice this config describes."""
+        return PriceGrid(self.bucket_mode, self.bucket_width, self.bucket_bps, self.tick_size)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        return ("a", "b", "c") if self.model == "ensemble" else (self.model,)
+
+
+class LiquidationEngine:
+    """Stateful liquidation-level estimator (see module docstring). ``bracket_table`` overrides the table
+    lookup (tests); otherwise the table in force on each UTC day is loaded for ``config.symbol``."""
+
+    def __init__(self, config: EngineConfig, bracket_table=None):
+        if not isinstance(config, EngineConfig):
+            raise ConfigError("config must be an EngineConfig")
+        self.config = config
+        self._fixed_table = bracket_table
+        self._table = bracket_table
+        self._table_day: int | None = None
+        self._queue: list = []
+        self.models = {m: MODEL_CLASSES[m](config, self._current_table) for m in config.model_names}
+        self.ts_ns: int | None = None
+        self.price: float | None = None
+        self.first_ts_ns: int | None = None
+        self.bars = 0
+
+    # brackets ----------------------------------------------------------------------------------
+    def _current_table(self):
+        return self._table
+
+    def _ensure_table(self, ts_ns: int) -> None:
+        if self._fixed_table is not None:
+            return
+        day = ts_ns // NS_PER_DAY
+        if day == self._table_day:
+            return
+        from liq_signals.engine.brackets import load_bracket_table
+
+        self._table = load_bracket_table(self.config.symbol, int(ts_ns), self.config.brackets_path)
+        self._table_day = day
+
+    @property
+    def bracket_table(self):
+        return self._table
+
+    # observations (queued) ---------------------------------------------------------------------
+    def on_open_interest(self, ts_ns: int, open_interest: float, open_interest_value: float | None = None,
+                         taker_buy_sell_ratio: float | None = None) -> None:
+        """Queue an open-interest observation: ``ts_ns`` = observed time, OI in base, value in USDT,
+        optional taker buy/sell volume ratio of the interval ending at ``ts_ns``."""
+        self._queue.append((int(ts_ns), _OI, _f(open_interest), _f(open_interest_value), _f(taker_buy_sell_ratio)))
+
+    def on_funding(self, ts_ns: int, rate: float, mark_price: float | None = None) -> None:
+        """Queue a funding event (rate per interval as a fraction; mark price USDT when known)."""
+        self._queue.append((int(ts_ns), _FUNDING, _f(rate), _f(mark_price)))
+
+    def on_trade(self, ts_ns: int, price: float, quantity: float, is_buyer_maker: bool) -> None:
+        """Queue an aggregated trade (price USDT, quantity base; is_buyer_maker true = taker sold)."""
+        self._queue.append((int(ts_ns), _TRADE, float(price), float(quantity), bool(is_buyer_maker)))
+
+    def on_mark_price(self, ts_ns: int, high: float, low: float, close: float) -> None:
+        """Queue a mark-price bar (closing at ``ts_ns``); consumption then uses mark high/low."""
+        self._queue.append((int(ts_ns), _MARK, float(high), float(low), float(close)))
+
+    # bar ----------------------------------------------------------------------------------------
+    def on_bar(self, ts_ns: int, open: float, high: float, low: float, close: float,
+               volume: float | None = None, taker_buy_volume: float | None = None) -> None:
+        """Advance to the bar closing at ``ts_ns``: apply queued observations with ts <= ts_ns, then the bar."""
+        ts_ns = int(ts_ns)
+        if self.ts_ns is not None and ts_ns <= self.ts_ns:
+            raise LiqSignalsError(f"bar at {ts_ns} ns is not after the previous bar at {self.ts_ns} ns")
+        due = [e for e in self._queue if e[0] <= ts_ns]
+        if due:
+            self._queue = [e for e in self._queue if e[0] > ts_ns]
+            due.sort(key=_sort_key)
+        if self.first_ts_ns is None:
+            self.first_ts_ns = min([ts_ns] + [e[0] for e in due])
+        trades = []
+        mark_hi, mark_lo, mark_close = -math.inf, math.inf, None
+        for e in due:
+            kind = e[1]
+            if kind == _OI:
+                self._ensure_table(e[0])
+                for m in self.models.values():
+                    if hasattr(m, "on_open_interest"):
+                        m.on_open_interest(e[0], e[2], e[3], e[4])
+            elif kind == _FUNDING:
+                self._ensure_table(e[0])
+                for m in self.models.values():
+                    if hasattr(m, "on_funding"):
+                        m.on_funding(e[0], e[2], e[3])
+            elif kind == _TRADE:
+                trades.append(e)
+            else:
+                mark_hi, mark_lo, mark_close = max(mark_hi, e[2]), min(mark_lo, e[3]), e[4]
+        self._ensure_table(ts_ns)
+        if trades and "c" in self.models:
+            arr = np.array([(t[0], t[2], t[3], t[4]) for t in trades], dtype=float)
+            self.models["c"].on_trades(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3] > 0.5)
+        use_mark = self.config.use_mark_price and mark_close is not None
+        bar = BarContext(
+            ts_ns=ts_ns,
+            start_ns=self.ts_ns if self.ts_ns is not None else ts_ns - 1,
+            open=float(open),
+            high=mark_hi if use_mark else float(high),
+            low=mark_lo if use_mark else float(low),
+            close=mark_close if use_mark else float(close),
+            volume=_f(volume),
+            taker_buy_volume=_f(taker_buy_volume),
+        )
+        for m in self.models.values():
+            m.on_bar(bar)
+        self.ts_ns, self.price = ts_ns, float(close)
+        self.bars += 1
+
+    # outputs -----------------------------------------------------------------------------------
+    @property
+    def initialized(self) -> bool:
+        """True once ``min_history_hours`` of data have been applied."""
+        if self.ts_ns is None or self.first_ts_ns is None:
+            return False
+        return self.ts_ns - self.first_ts_ns >= self.config.min_history_hours * NS_PER_HOUR
+
+    def open_notional(self, model: str | None = None) -> tuple[float, float]:
+        """(long, short) open notional in USDT held by ``model`` (default: the configured single model)."""
+        m = self.models[model or self.config.model_names[0]]
+        return m.book.total(1), m.book.total(-1)
+
+    def brackets_info(self) -> dict:
+        t = self._table
+        if t is None:
+            return {"symbol": self.config.symbol, "effective_from": None, "file": None, "is_default": None, "note": ""}
+        eff = getattr(t, "effective_from", None)
+        return {
+            "symbol": t.symbol,
+            "effective_from": eff.isoformat() if eff is not None else None,
+            "file": getattr(t, "file", None),
+            "is_default": bool(getattr(t, "is_default", False)),
+            "note": getattr(t, "note", "") or "",
+        }
+
+    def snapshot(self, edges: np.ndarray | None = None, model: str | None = None) -> LevelSnapshot:
+        """Levels now, on ``edges`` (USDT, ascending) or on the config's grid around the last close.
+
+        ``model``: one of the models this engine runs (an ensemble engine runs a, b and c and can show
+        each alone); default the configured model."""
+        if self.ts_ns is None:
+            raise LiqSignalsError("the engine has seen no bar yet: nothing to snapshot")
+        cfg = self.config
+        model = cfg.model if model is None else model
+        if model != cfg.model and model not in self.models:
+            raise ConfigError(f"model {model!r} is not run by this engine (config.model={cfg.model!r})")
+        if edges is None:
+            edges = cfg.grid().edges_around(self.price, cfg.grid_range_fraction)
+        edges = np.asarray(edges, dtype=float)
+        notes: list[str] = []
+        grids, outs = {}, {}
+        names = self.config.model_names if model == "ensemble" else (model,)
+        for name in names:
+            m = self.models[name]
+            long, short, out = m.grid(edges)
+            if not m.has_inputs(self.ts_ns):
+                notes.append(m.missing_inputs_note() + (" (dropped from the blend)" if model == "ensemble" else ""))
+                if model == "ensemble":
+                    continue
+            grids[name], outs[name] = (long, short), out
+        n_t, n_b = len(cfg.tiers), len(edges) - 1
+        if model == "ensemble":
+            weights = dict(zip(("a", "b", "c"), cfg.ensemble_weights))
+            if grids:
+                long, short = blend(grids, weights)
+            else:
+                long, short = np.zeros((n_t, n_b)), np.zeros((n_t, n_b))
+                notes.append("ensemble: no model has inputs; levels are empty")
+            outside = _sum_outside(list(outs.values()))
+        else:
+            long, short = grids[model]
+            outside = outs[model]
+        info = self.brackets_info()
+        if info["note"]:
+            notes.append(f"brackets: {info['note']}")
+        if not self.initialized:
+            notes.append(f"engine not initialized: less than {cfg.min_history_hours:g} h of history")
+        return LevelSnapshot(
+            symbol=cfg.symbol, ts_ns=self.ts_ns, price=self.price, model=model, edges=edges,
+            tiers=cfg.tiers, long_notional=long, short_notional=short, brackets=info, notes=tuple(notes),
+            outside_grid=outside, initialized=self.initialized,
+        )
+
+    def clusters(self, top_k: int | None = None):
+        """Clusters of the current snapshot (see ``LevelSnapshot.clusters``)."""
+        return self.snapshot().clusters(top_k)
+
+
+def _f(x) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _sort_key(e):
+    return tuple(-math.inf if v is None else v for v in e)
+
+
+def _sum_outside(outs: list[dict]) -> dict:
+    total: dict = {}
+    for out in outs:
+        for side, d in out.items():
+            agg = total.setdefault(side, {})
+            for k, v in d.items():
+                agg[k] = agg.get(k, 0) + v
+    return total

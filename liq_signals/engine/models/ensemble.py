@@ -1,0 +1,33 @@
+"""Ensemble — a weighted blend of the models' normalised intensity.
+
+Each available model's long and short grids (USDT per tier x bucket) are divided by that model's total
+(long + short) so every model contributes a distribution summing to 1; the blend is the weighted mean of
+those distributions (weights renormalised over the available models), rescaled by the weighted mean of the
+models' totals so the result stays in USDT-like units. A model whose inputs are missing drops out and the
+caller adds a note.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def blend(grids: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Blend ``{model: (long, short)}`` with ``{model: weight}`` (models absent from ``grids`` ignored)."""
+    names = [m for m in grids if weights.get(m, 0.0) > 0]
+    if not names:
+        any_grid = next(iter(grids.values()), None)
+        if any_grid is None:
+            raise ValueError("no model grids to blend")
+        return np.zeros(any_grid[0].shape), np.zeros(any_grid[1].shape)
+    w = np.array([weights[m] for m in names], dtype=float)
+    w = w / w.sum()
+    totals = np.array([grids[m][0].sum() + grids[m][1].sum() for m in names])
+    scale = float((w * totals).sum())
+    long = np.zeros(grids[names[0]][0].shape)
+    short = np.zeros(grids[names[0]][1].shape)
+    for wi, tot, m in zip(w, totals, names):
+        if tot > 0:
+            long += wi * grids[m][0] / tot
+            short += wi * grids[m][1] / tot
+    return long * scale, short * scale

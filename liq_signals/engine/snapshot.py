@@ -1,0 +1,165 @@
+"""A point-in-time view of estimated liquidation levels and the helpers that read it.
+
+Units: prices and bucket edges in USDT, notionals in USDT, ``ts_ns`` epoch nanoseconds (UTC).
+``long_notional`` / ``short_notional`` are arrays [tier, bucket]; bucket i = [edges[i], edges[i+1]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# A bucket joins a cluster when it holds at least this share of its side's largest bucket
+# (0 = every non-empty bucket, the plain contract; the ``levels`` command uses 0.2 by default).
+DEFAULT_MIN_SHARE = 0.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Adjacent non-empty buckets of one side: ``side`` 'long'|'short', price band (USDT), total notional
+    (USDT), ``distance_bps`` from the current price to the band's nearest edge (0 if the price is inside),
+    ``tiers`` {leverage: notional USDT}."""
+
+    side: str
+    price_low: float
+    price_high: float
+    notional_usd: float
+    distance_bps: float
+    tiers: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "side": self.side,
+            "price_low": self.price_low,
+            "price_high": self.price_high,
+            "notional_usd": self.notional_usd,
+            "distance_bps": self.distance_bps,
+            "tiers": {str(int(k) if float(k).is_integer() else k): v for k, v in self.tiers.items()},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class LevelSnapshot:
+    """Estimated liquidation notional by side, leverage tier and price bucket at ``ts_ns``.
+
+    ``brackets``: the bracket table used {symbol, effective_from, file, is_default, note}; ``notes``: human
+    notes (fallbacks, models dropped); ``outside_grid``: per side, levels below/above the grid (count and
+    notional) and notional that cannot be liquidated.
+    """
+
+    symbol: str
+    ts_ns: int
+    price: float
+    model: str
+    edges: np.ndarray
+    tiers: tuple
+    long_notional: np.ndarray
+    short_notional: np.ndarray
+    brackets: dict
+    notes: tuple = ()
+    outside_grid: dict = field(default_factory=dict)
+    initialized: bool = True
+
+    # totals ------------------------------------------------------------------------------------
+    @property
+    def long_by_bucket(self) -> np.ndarray:
+        return self.long_notional.sum(axis=0)
+
+    @property
+    def short_by_bucket(self) -> np.ndarray:
+        return self.short_notional.sum(axis=0)
+
+    @property
+    def long_total(self) -> float:
+        return float(self.long_notional.sum())
+
+    @property
+    def short_total(self) -> float:
+        return float(self.short_notional.sum())
+
+    @property
+    def bucket_mid(self) -> np.ndarray:
+        return 0.5 * (self.edges[:-1] + self.edges[1:])
+
+    # cumulative curves ---------------------------------------------------------------------------
+    def cumulative_long(self) -> np.ndarray:
+        """Per bucket: long notional liquidated if price falls to that bucket (buckets wholly or partly
+        below the price, summed outward from the price); 0 for buckets above the price."""
+        below = self.edges[:-1] < self.price
+        v = np.where(below, self.long_by_bucket, 0.0)
+        return np.cumsum(v[::-1])[::-1] * below
+
+    def cumulative_short(self) -> np.ndarray:
+        """Per bucket: short notional liquidated if price rises to that bucket (buckets reaching above the
+        price, summed outward from the price); 0 for buckets below."""
+        above = self.edges[1:] > self.price
+        v = np.where(above, self.short_by_bucket, 0.0)
+        return np.cumsum(v) * above
+
+    # clusters ----------------------------------------------------------------------------------
+    def _side_clusters(self, side: str, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
+        grid = self.long_notional if side == "long" else self.short_notional
+        by_bucket = grid.sum(axis=0)
+        peak = by_bucket.max() if by_bucket.size else 0.0
+        nonzero = (by_bucket > 0) & (by_bucket >= min_share * peak)
+        out: list[Cluster] = []
+        n = len(by_bucket)
+        i = 0
+        while i < n:
+            if not nonzero[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < n and nonzero[j + 1]:
+                j += 1
+            lo, hi = float(self.edges[i]), float(self.edges[j + 1])
+            if self.price < lo:
+                dist = (lo - self.price) / self.price * 1e4
+            elif self.price > hi:
+                dist = (self.price - hi) / self.price * 1e4
+            else:
+                dist = 0.0
+            tiers = {float(t): float(grid[k, i: j + 1].sum()) for k, t in enumerate(self.tiers)}
+            out.append(Cluster(side, lo, hi, float(by_bucket[i: j + 1].sum()), float(dist), tiers))
+            i = j + 1
+        return out
+
+    def clusters(self, top_k: int | None = None, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
+        """Clusters of both sides sorted by notional (desc); the ``top_k`` largest when given.
+
+        A bucket belongs to a cluster when it holds at least ``min_share`` of its side's largest bucket
+        (0, the default = every non-empty bucket). A model seeded over weeks fills most buckets and then
+        forms one band per side; a share such as 0.2 splits it into the dense bands."""
+        allc = self._side_clusters("long", min_share) + self._side_clusters("short", min_share)
+        allc.sort(key=lambda c: (-c.notional_usd, c.price_low, c.side))
+        return allc if top_k is None else allc[:top_k]
+
+    def nearest_long_below(self, min_share: float = DEFAULT_MIN_SHARE) -> Cluster | None:
+        """The long cluster closest below the price (the one with the highest top edge under it)."""
+        cands = [c for c in self._side_clusters("long", min_share) if c.price_low < self.price]
+        return max(cands, key=lambda c: c.price_high) if cands else None
+
+    def nearest_short_above(self, min_share: float = DEFAULT_MIN_SHARE) -> Cluster | None:
+        """The short cluster closest above the price (the one with the lowest bottom edge over it)."""
+        cands = [c for c in self._side_clusters("short", min_share) if c.price_high > self.price]
+        return min(cands, key=lambda c: c.price_low) if cands else None
+
+    def to_dict(self, top_k: int | None = None, min_share: float = DEFAULT_MIN_SHARE) -> dict:
+        """JSON-ready summary: symbol, time, price, model, bracket table, clusters, notes."""
+        import pandas as pd
+
+        return {
+            "symbol": self.symbol,
+            "time": pd.Timestamp(self.ts_ns, unit="ns", tz="UTC").isoformat(),
+            "price": self.price,
+            "model": self.model,
+            "brackets_date": self.brackets.get("effective_from"),
+            "brackets": self.brackets,
+            "long_total_usd": self.long_total,
+            "short_total_usd": self.short_total,
+            "clusters": [c.to_dict() for c in self.clusters(top_k, min_share)],
+            "outside_grid": self.outside_grid,
+            "initialized": self.initialized,
+            "notes": list(self.notes),
+        }
