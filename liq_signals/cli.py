@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "catalog",
     "levels",
     "heatmap",
+    "compare_models",
     "validate",
 ]
 
