@@ -85,3 +85,21 @@ def test_bad_model_is_one_line_error(db, monkeypatch, capsys):
     code, cap = run_main(monkeypatch, capsys, ["levels", "--db", str(db), "--symbol", "BTCUSDT", "--at",
                                                "2023-12-11", "--model", "x"])
     assert code == 2 and "model" in cap.err
+
+
+def test_heatmap_html_output_is_a_self_contained_report(tmp_path):
+    """`heatmap --out FILE.html` writes the interactive page (plotly.js embedded, no CDN script)."""
+    import subprocess
+
+    sample = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data" / "btcusdt-2023-11"
+    db = tmp_path / "h.duckdb"
+    ingest_paths([sample], db)
+    out = tmp_path / "h.html"
+    r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "heatmap", "--db", str(db), "--symbol", "BTCUSDT",
+                        "--start", "2023-12-10", "--end", "2023-12-11", "--every", "1h", "--warmup", "5d",
+                        "--out", str(out), "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "<script src=" not in text
+    assert "Plotly.newPlot" in text
+    assert 'id="heatmap"' in text

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         end: str = typer.Option(..., "--end", help="Last snapshot time (UTC)."),
         model: str = typer.Option("a", "--model", help="a, b, c or ensemble."),
         every: str = typer.Option("15m", "--every", help="Snapshot spacing, e.g. 15m, 1h."),
-        out: Path = typer.Option(..., "--out", help="Output file: .parquet or .csv."),
+        out: Path = typer.Option(..., "--out", help="Output file: .parquet, .csv or .html (interactive report)."),
         bucket_bps: float = typer.Option(10.0, "--bucket-bps", help="Price-bucket width in basis points (log buckets)."),
         warmup: str = typer.Option("30d", "--warmup", help="History fed to the engine before the first snapshot, e.g. 30d."),
         brackets: Path = typer.Option(None, "--brackets", help="Bracket-table JSON overriding the shipped ones."),
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         of estimated liquidation notional every --every from --start to --end. The engine warms up on
         --warmup of stored data before --start; each row uses only data up to its time.
 
-        Example: liq-signals heatmap --db liq.duckdb --symbol BTCUSDT --start 2023-12-01 --end 2023-12-12 --every 1h --out heat.parquet
+        Example: liq-signals heatmap --db liq.duckdb --symbol BTCUSDT --start 2023-12-01 --end 2023-12-12 --every 1h --out heat.html
         """
         import pandas as pd
 
@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
         from liq_signals.errors import LiqSignalsError
 
         suffix = out.suffix.lower()
-        if suffix not in (".parquet", ".csv"):
-            raise LiqSignalsError(f"--out must end in .parquet or .csv, got {out.name}")
+        if suffix not in (".parquet", ".csv", ".html"):
+            raise LiqSignalsError(f"--out must end in .parquet, .csv or .html, got {out.name}")
         cfg = EngineConfig(symbol=symbol, model=model, bucket_mode="bps", bucket_bps=bucket_bps,
                            brackets_path=str(brackets) if brackets else None)
         from liq_signals.engine.batch import to_ns, to_timedelta_ns
@@ -54,7 +54,12 @@ def register(app: typer.Typer) -> None:
             hm = run_heatmap(inputs, cfg, start, end, every, progress=progress)
         df = hm.to_frame()
         out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".parquet":
+        if suffix == ".html":
+            from liq_signals.report.heatmap_report import write_heatmap_html
+
+            bars = inputs.bars[(inputs.bars["ts_ns"] >= hm.times_ns[0]) & (inputs.bars["ts_ns"] <= hm.times_ns[-1])]
+            write_heatmap_html(hm, bars, out, {"instrument": f"{symbol.upper()}-PERP.BINANCE", "model": hm.model})
+        elif suffix == ".parquet":
             df.to_parquet(out, index=False)
         else:
             df.to_csv(out, index=False)

@@ -54,7 +54,7 @@ def _ts(value) -> pd.Timestamp | None:
 def load_market_inputs(db_path: str | Path, symbol: str, start=None, end=None, interval: str | None = None) -> MarketInputs:
     """Load ``symbol``'s data with times in [start, end] (UTC; None = unbounded) from the DuckDB file.
 
-    ``interval``: the last-price kline interval to use (default: the finest one stored for the symbol).
+    ``interval``: the last-price kline interval to use (default: the finest one with bars in the range).
     Raises ``LiqSignalsError`` for a missing database, an unknown symbol or a range without bars.
     """
     symbol = symbol.strip().upper()
@@ -71,13 +71,16 @@ def load_market_inputs(db_path: str | Path, symbol: str, start=None, end=None, i
             known = [r[0] for r in con.execute("SELECT DISTINCT symbol FROM klines ORDER BY 1").fetchall()]
             raise LiqSignalsError(
                 f"no klines for symbol {symbol} in {db_path} (symbols with klines: {', '.join(known) or 'none'})")
-        if interval is None:
-            interval = min(intervals, key=interval_ms)
-        elif interval not in intervals:
+        if interval is not None and interval not in intervals:
             raise LiqSignalsError(f"no {interval} klines for {symbol} in {db_path} (have: {', '.join(intervals)})")
         t0, t1 = _ts(start), _ts(end)
         lo = t0 if t0 is not None else pd.Timestamp("1970-01-01")
         hi = t1 if t1 is not None else pd.Timestamp("2262-01-01")
+        if interval is None:  # the finest interval with bars in the range, else the finest stored
+            in_range = [r[0] for r in con.execute(
+                "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = 'last' "
+                "AND close_time BETWEEN ? AND ?", [symbol, lo, hi]).fetchall()]
+            interval = min(in_range or intervals, key=interval_ms)
 
         def q(sql: str, params: list) -> pd.DataFrame:
             return con.execute(sql, params).df()
