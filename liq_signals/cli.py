@@ -25,10 +25,11 @@ COMMAND_MODULES = [
     "download",
     "liq_price",
     "catalog",
+    "backtest",
     "levels",
     "heatmap",
-    "compare_models",
     "validate",
+    "compare_models",
 ]
 
 for _name in COMMAND_MODULES:

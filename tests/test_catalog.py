@@ -162,11 +162,11 @@ def test_open_interest_values_round_trip_exactly(db, catalog_dir):
     got = [c.data for c in _catalog(catalog_dir).query(OpenInterest, identifiers=[IID])]
     rows = _db_rows(
         db,
-        "SELECT epoch_ms(time), sum_open_interest, sum_open_interest_value FROM open_interest "
-        "WHERE symbol='BTCUSDT' AND sum_open_interest IS NOT NULL ORDER BY time",
+        "SELECT epoch_ms(time), sum_open_interest, sum_open_interest_value, sum_taker_long_short_vol_ratio "
+        "FROM open_interest WHERE symbol='BTCUSDT' AND sum_open_interest IS NOT NULL ORDER BY time",
     )
-    assert [(o.ts_event, o.open_interest, o.open_interest_value) for o in got] == [
-        (r[0] * 10**6, r[1], r[2]) for r in rows
+    assert [(o.ts_event, o.open_interest, o.open_interest_value, o.taker_ratio) for o in got] == [
+        (r[0] * 10**6, r[1], r[2], r[3]) for r in rows
     ]
     assert all(o.ts_init == o.ts_event and str(o.instrument_id) == IID for o in got)
 
@@ -233,7 +233,7 @@ def _oi_objects():
     from liq_signals.nautilus.data_types import OpenInterest
 
     iid = InstrumentId.from_str(IID)
-    return [OpenInterest(10**18 + i * 300 * 10**9, 10**18 + i * 300 * 10**9, iid, 80000.0 + i / 7, 3.0e9 + i / 3)
+    return [OpenInterest(10**18 + i * 300 * 10**9, 10**18 + i * 300 * 10**9, iid, 80000.0 + i / 7, 3.0e9 + i / 3, 0.5 + i / 97)
             for i in range(50)]
 
 
@@ -248,7 +248,8 @@ def test_custom_table_matches_nautilus_serialization():
         OpenInterest,
         np.array([o.ts_event for o in objs]),
         {"instrument_id": IID, "open_interest": [o.open_interest for o in objs],
-         "open_interest_value": [o.open_interest_value for o in objs]},
+         "open_interest_value": [o.open_interest_value for o in objs],
+         "taker_ratio": [o.taker_ratio for o in objs]},
     )
     assert table.equals(ArrowSerializer.serialize_batch(objs, OpenInterest))
 
@@ -265,7 +266,8 @@ def test_write_custom_table_round_trips_field_by_field(tmp_path):
         OpenInterest,
         np.array([o.ts_event for o in objs]),
         {"instrument_id": IID, "open_interest": [o.open_interest for o in objs],
-         "open_interest_value": [o.open_interest_value for o in objs]},
+         "open_interest_value": [o.open_interest_value for o in objs],
+         "taker_ratio": [o.taker_ratio for o in objs]},
     )
     path = write_custom_table(cat, OpenInterest, table, IID)
     assert Path(path).exists()
@@ -297,7 +299,8 @@ def test_write_custom_table_rejects_bad_input(tmp_path):
 
     cat = _catalog(tmp_path)
     unsorted = custom_table(OpenInterest, np.array([2, 1]), {"instrument_id": IID, "open_interest": [1.0, 2.0],
-                                                            "open_interest_value": [1.0, 2.0]})
+                                                            "open_interest_value": [1.0, 2.0],
+                                                            "taker_ratio": [0.5, 1.5]})
     with pytest.raises(ValueError, match="sorted"):
         write_custom_table(cat, OpenInterest, unsorted, IID)
     with pytest.raises(ValueError, match="schema"):

@@ -1,4 +1,5 @@
-"""``liq-signals demo``: the README's main command, on the shipped real sample data."""
+"""``liq-signals demo``: the README's main command — ingest the shipped real sample into an embedded
+DuckDB file and a Nautilus catalog (once), run the demo backtest config, write each run's report."""
 
 from __future__ import annotations
 
@@ -6,30 +7,22 @@ from pathlib import Path
 
 import typer
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
-
 
 def register(app: typer.Typer) -> None:
+    from liq_signals.nautilus.demo import REPO_ROOT
+
     @app.command("demo")
     def demo(
-        db: Path = typer.Option(Path("data/demo.duckdb"), "--db", help="DuckDB file for the sample (created if missing)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+        config: Path = typer.Option(REPO_ROOT / "configs" / "demo-avoid.toml", "--config",
+                                    help="Backtest config to run (TOML/YAML); its catalog is filled from the sample if missing."),
+        out: Path = typer.Option(REPO_ROOT / "backtests", "--out", help="Run outputs go to OUT/<run-id>/ (report.html inside)."),
+        db: Path = typer.Option(REPO_ROOT / "data" / "demo.duckdb", "--db", help="DuckDB file for the sample."),
     ) -> None:
-        """Ingest the shipped real Binance sample into an embedded DuckDB file (once) and summarise it.
+        """Demo on real data: BTCUSDT 2023-11-14 → 2023-12-12 (15-min bars, 5-min open interest, funding),
+        signal actor + LiquidationAvoidStrategy, reports in backtests/<run-id>/report.html.
 
-        Example: liq-signals demo --db data/demo.duckdb
+        Example: liq-signals demo --config configs/demo-magnet.toml
         """
-        from rich.console import Console
+        from liq_signals.nautilus.demo import run_demo
 
-        from liq_signals.commands.progress import progress_bar
-        from liq_signals.data.info import summarize
-        from liq_signals.data.ingest import find_data_files, ingest_paths
-
-        console = Console(width=160)
-        files = find_data_files([SAMPLE_DIR])
-        with progress_bar(quiet) as p:
-            task = p.add_task("ingest sample", total=len(files))
-            report = ingest_paths([SAMPLE_DIR], db, progress=lambda _f: p.advance(task))
-        console.print(f"{db}: {report.rows_new} new rows from {len(files)} files (re-runs add nothing)")
-        df = summarize(db)
-        console.print(df[df.kind != "coverage"].to_string(index=False))
+        run_demo(config=config, out=out, db_path=db, note=typer.echo)

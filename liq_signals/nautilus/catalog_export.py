@@ -210,7 +210,8 @@ def _read_bars(con, symbol: str, interval: str, start_ns, end_ns) -> pd.DataFram
 def _read_open_interest(con, symbol: str, start_ns, end_ns) -> pd.DataFrame:
     params: list = [symbol]
     sql = (
-        "SELECT epoch_ns(time) AS ts, sum_open_interest AS oi, sum_open_interest_value AS oi_value "
+        "SELECT epoch_ns(time) AS ts, sum_open_interest AS oi, sum_open_interest_value AS oi_value, "
+        "sum_taker_long_short_vol_ratio AS taker_ratio "
         "FROM open_interest WHERE symbol = ? AND sum_open_interest IS NOT NULL"
     )
     sql += _range_clause("epoch_ns(time)", start_ns, end_ns, params)
@@ -247,14 +248,18 @@ def bars_from_frame(frame: pd.DataFrame, bar_type, instrument) -> list:
 
 
 def open_interest_table(frame: pd.DataFrame, instrument_id: str) -> pa.Table:
-    """``OpenInterest`` table from a frame with ts (observed, ns), oi (base) and oi_value (USDT)."""
+    """``OpenInterest`` table from a frame with ts (observed, ns), oi (base), oi_value (USDT) and
+    optionally taker_ratio (taker buy/sell volume ratio; NaN when unknown)."""
     from liq_signals.nautilus.data_types import OpenInterest
 
     value = frame["oi_value"].to_numpy(dtype="float64", na_value=np.nan)
+    ratio = (frame["taker_ratio"].to_numpy(dtype="float64", na_value=np.nan) if "taker_ratio" in frame
+             else np.full(len(frame), np.nan))
     return custom_table(
         OpenInterest,
         frame["ts"].to_numpy(dtype=np.int64),
-        {"instrument_id": instrument_id, "open_interest": frame["oi"].to_numpy(dtype="float64"), "open_interest_value": value},
+        {"instrument_id": instrument_id, "open_interest": frame["oi"].to_numpy(dtype="float64"),
+         "open_interest_value": value, "taker_ratio": ratio},
     )
 
 

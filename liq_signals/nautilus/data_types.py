@@ -24,12 +24,15 @@ _NO_INSTRUMENT = InstrumentId.from_str("NONE.NONE")
 class OpenInterest(Data):
     """Open-interest snapshot of one perpetual.
 
-    ``open_interest`` is in base asset (e.g. BTC), ``open_interest_value`` in USDT.
+    ``open_interest`` is in base asset (e.g. BTC), ``open_interest_value`` in USDT, ``taker_ratio`` the
+    metrics row's taker buy/sell volume ratio over its 5-minute interval (NaN when the source is blank) —
+    the engine's long/short split, so the actor sees the same inputs as the batch engine.
     """
 
     instrument_id: InstrumentId = _NO_INSTRUMENT
     open_interest: float = 0.0
     open_interest_value: float = 0.0
+    taker_ratio: float = float("nan")
 
 
 @customdataclass

@@ -1,0 +1,273 @@
+"""``LiquidationSignalActor``: estimated liquidation clusters → Nautilus data and signals.
+
+Subscribes to one bar type and to :class:`~liq_signals.nautilus.data_types.OpenInterest` /
+:class:`~liq_signals.nautilus.data_types.FundingRate` custom data, feeds a
+:class:`~liq_signals.nautilus.indicator.LiquidationClusterIndicator`, and on every bar runs the
+:class:`~liq_signals.nautilus.tracker.ProximityTracker`. Each state change is published twice:
+
+- as :class:`~liq_signals.nautilus.proximity.LiquidationProximity` custom data
+  (``publish_data(DataType(LiquidationProximity), ...)``; subscribe with ``subscribe_data``);
+- as a compact signal ``publish_signal(config.signal_name, "event|side|price_low|price_high|notional_usd|distance_bps")``
+  (subscribe with ``subscribe_signal(config.signal_name)``).
+
+Open interest in live trading: Nautilus's Binance adapter has no open-interest feed. A live node needs a
+data client of your own that publishes ``OpenInterest`` (e.g. polling ``/fapi/v1/openInterest``); name it in
+``open_interest_client_id``. With ``require_open_interest`` true (default) the actor refuses to start on a
+live clock without it, and in any environment raises once ``open_interest_timeout_bars`` bars passed
+without a single OI observation — the levels would otherwise stay empty without notice.
+
+Ordering: the engine applies an observation with the first bar closing at or after its timestamp. In a
+backtest, add OI/funding data *before* bars (the harness does) so an observation stamped exactly at a bar
+close arrives ahead of that bar, as in the batch engine; live, it arrives after and lands one bar later.
+
+Load by path in a ``TradingNode``/``BacktestNode``::
+
+    ImportableActorConfig(
+        actor_path="liq_signals.nautilus.actor:LiquidationSignalActor",
+        config_path="liq_signals.nautilus.actor:LiquidationSignalActorConfig",
+        config={"instrument_id": "BTCUSDT-PERP.BINANCE",
+                "bar_type": "BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL", "proximity_bps": 50},
+    )
+
+Units: prices USDT, notionals USDT, distances basis points, times epoch ns.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.config import ActorConfig, NonNegativeInt, PositiveInt
+from nautilus_trader.core.data import Data
+from nautilus_trader.model.data import Bar, BarType, DataType
+from nautilus_trader.model.identifiers import ClientId, InstrumentId
+
+from liq_signals.engine.engine import MODELS, EngineConfig
+from liq_signals.errors import ConfigError, LiqSignalsError
+from liq_signals.nautilus.data_types import FundingRate, OpenInterest
+from liq_signals.nautilus.indicator import LiquidationClusterIndicator
+from liq_signals.nautilus.proximity import LiquidationProximity
+from liq_signals.nautilus.tracker import ProximityTracker
+
+
+class OpenInterestMissingError(LiqSignalsError):
+    """The actor needs open interest and none is (or can be) delivered."""
+
+
+def _check_number(name: str, value, minimum: float = 0.0, maximum: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    if not minimum <= value <= maximum:
+        hi = "" if maximum == math.inf else f" and <= {maximum:g}"
+        raise ConfigError(f"{name} must be >= {minimum:g}{hi}, got {value!r}")
+
+
+class LiquidationSignalActorConfig(ActorConfig, frozen=True):
+    """Config of :class:`LiquidationSignalActor`, validated at construction (``ConfigError`` names the field).
+
+    ``model``: engine model ('a' OI, 'b' OI+funding, 'c' trade flow, 'ensemble'). ``proximity_bps``: a
+    cluster is 'entered' when its nearest edge is this close to the bar close (bps). ``min_cluster_notional``
+    (USDT) and ``min_cluster_share`` (fraction of the side's total, 0..1) select large clusters.
+    ``bucket_floor_usd``: buckets below this notional (USDT) are ignored when forming clusters.
+    ``cooldown_bars``: bars to wait after a side's 'left'/'swept' before it can enter again.
+    ``warmup_bars``: bars before events are emitted. ``engine``: further ``EngineConfig`` fields
+    (e.g. ``{"bucket_width": 50, "min_history_hours": 24}``). ``heatmap_every``: record the engine's
+    snapshot at bars whose close is a multiple of ``heatmap_every`` bar intervals since the epoch (0 = off).
+    """
+
+    instrument_id: InstrumentId
+    bar_type: BarType
+    model: str = "a"
+    proximity_bps: float = 50.0
+    min_cluster_notional: float = 0.0
+    min_cluster_share: float = 0.0
+    bucket_floor_usd: float = 0.0
+    cooldown_bars: NonNegativeInt = 0
+    warmup_bars: NonNegativeInt = 96
+    engine: dict | None = None
+    heatmap_every: NonNegativeInt = 0
+    signal_name: str = "liq_proximity"
+    require_open_interest: bool = True
+    open_interest_client_id: str | None = None
+    open_interest_timeout_bars: PositiveInt = 96
+
+    def __post_init__(self) -> None:
+        if str(self.model).lower() not in MODELS:
+            raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        _check_number("proximity_bps", self.proximity_bps)
+        _check_number("min_cluster_notional", self.min_cluster_notional)
+        _check_number("min_cluster_share", self.min_cluster_share, 0.0, 1.0)
+        _check_number("bucket_floor_usd", self.bucket_floor_usd)
+        if not self.signal_name or not self.signal_name.replace("_", "").isalnum():
+            raise ConfigError(f"signal_name must be a non-empty identifier, got {self.signal_name!r}")
+        self.engine_config()  # validates the engine fields
+
+    def engine_config(self) -> EngineConfig:
+        """The ``EngineConfig`` for this actor (symbol from the instrument id, e.g. BTCUSDT-PERP → BTCUSDT)."""
+        params = dict(self.engine or {})
+        for key in ("model", "symbol"):
+            if key in params:
+                raise ConfigError(f"engine.{key} is set by the actor; remove it from the engine table")
+        known = set(EngineConfig.__dataclass_fields__)
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ConfigError(f"engine: unknown field(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        symbol = self.instrument_id.symbol.value.split("-")[0]
+        return EngineConfig(symbol=symbol, model=str(self.model).lower(), **params)
+
+
+class LiquidationSignalActor(Actor):
+    """Publishes ``LiquidationProximity`` events and signals from estimated liquidation clusters."""
+
+    def __init__(self, config: LiquidationSignalActorConfig) -> None:
+        super().__init__(config)
+        self.indicator = LiquidationClusterIndicator(
+            config.engine_config(), warmup_bars=config.warmup_bars, bucket_floor_usd=config.bucket_floor_usd
+        )
+        self.tracker = ProximityTracker(
+            config.proximity_bps, config.min_cluster_notional, config.min_cluster_share, config.cooldown_bars
+        )
+        self._bar_ns = config.bar_type.spec.timedelta.value
+        self._reset_records()
+
+    def _reset_records(self) -> None:
+        self.bars_seen = 0
+        self.oi_seen = 0
+        self.funding_seen = 0
+        self.signals_published = 0
+        self.events: list[LiquidationProximity] = []  # every published event, in order
+        self.open_interest: list[tuple[int, float, float]] = []  # (ts_ns, OI base, OI value USDT)
+        self.heatmap_chunks: list[dict[str, np.ndarray]] = []  # long-format snapshot cells
+
+    # lifecycle ---------------------------------------------------------------------------------
+    def on_start(self) -> None:
+        cfg = self.config
+        if cfg.require_open_interest and cfg.open_interest_client_id is None and self._is_live():
+            raise OpenInterestMissingError(
+                "LiquidationSignalActor: live Binance data has no open-interest feed; set open_interest_client_id "
+                "to a data client that publishes OpenInterest, or require_open_interest=false"
+            )
+        oi_client = ClientId(cfg.open_interest_client_id) if cfg.open_interest_client_id else None
+        self.register_indicator_for_bars(cfg.bar_type, self.indicator)
+        self.subscribe_data(DataType(OpenInterest), client_id=oi_client)
+        self.subscribe_data(DataType(FundingRate), client_id=oi_client)
+        self.subscribe_bars(cfg.bar_type)
+
+    def _is_live(self) -> bool:
+        from nautilus_trader.common.component import LiveClock
+
+        return isinstance(self.clock, LiveClock)
+
+    def on_stop(self) -> None:
+        self.unsubscribe_bars(self.config.bar_type)
+
+    def on_reset(self) -> None:
+        self.indicator.reset()
+        self.tracker.reset()
+        self._reset_records()
+
+    # inputs ------------------------------------------------------------------------------------
+    def on_data(self, data: Data) -> None:
+        iid = self.config.instrument_id
+        if isinstance(data, OpenInterest):
+            if data.instrument_id != iid:
+                return
+            # taker_ratio: used when the OpenInterest type carries it (the engine falls back to a 50/50 split)
+            ratio = getattr(data, "taker_ratio", None)
+            self.indicator.update_open_interest(data.ts_event, data.open_interest, data.open_interest_value, ratio)
+            self.open_interest.append((data.ts_event, data.open_interest, data.open_interest_value))
+            self.oi_seen += 1
+        elif isinstance(data, FundingRate):
+            if data.instrument_id != iid:
+                return
+            mark = data.mark_price if math.isfinite(data.mark_price) else None
+            self.indicator.update_funding(data.ts_event, data.rate, mark)
+            self.funding_seen += 1
+
+    def on_bar(self, bar: Bar) -> None:
+        # the indicator already advanced to this bar (indicators are updated before on_bar)
+        cfg = self.config
+        self.bars_seen += 1
+        if cfg.require_open_interest and self.oi_seen == 0 and self.bars_seen >= cfg.open_interest_timeout_bars:
+            raise OpenInterestMissingError(
+                f"LiquidationSignalActor: no OpenInterest for {cfg.instrument_id} after {self.bars_seen} bars "
+                "(export open interest to the catalog, or set require_open_interest=false)"
+            )
+        if cfg.heatmap_every and (bar.ts_event // self._bar_ns) % cfg.heatmap_every == 0:
+            self._record_snapshot()
+        events = self.tracker.step(
+            bar.ts_event,
+            bar.high.as_double(),
+            bar.low.as_double(),
+            bar.close.as_double(),
+            self.indicator.clusters(),
+            warm=self.indicator.initialized,
+        )
+        for ev in events:
+            self._publish(ev)
+
+    # outputs -----------------------------------------------------------------------------------
+    def _publish(self, ev) -> None:
+        b = ev.band
+        data = LiquidationProximity(
+            ev.ts_ns,
+            ev.ts_ns,
+            instrument_id=self.config.instrument_id,
+            side=b.side,
+            price_low=b.price_low,
+            price_high=b.price_high,
+            notional_usd=b.notional_usd,
+            distance_bps=b.distance_bps,
+            model=self.indicator.engine_config.model,
+            event=ev.event,
+        )
+        self.events.append(data)
+        self.publish_data(DataType(LiquidationProximity), data)
+        value = f"{ev.event}|{b.side}|{b.price_low:.2f}|{b.price_high:.2f}|{b.notional_usd:.0f}|{b.distance_bps:.1f}"
+        self.publish_signal(self.config.signal_name, value, ts_event=ev.ts_ns)
+        self.signals_published += 1
+
+    def _record_snapshot(self) -> None:
+        s = self.indicator.snapshot
+        lo, hi = s.edges[:-1], s.edges[1:]
+        tiers = np.asarray(s.tiers, dtype=float)
+        for side, grid in (("long", s.long_notional), ("short", s.short_notional)):
+            t_idx, b_idx = np.nonzero(grid > 0)
+            if len(t_idx) == 0:
+                continue
+            self.heatmap_chunks.append(
+                {
+                    "time_ns": np.full(len(t_idx), s.ts_ns, dtype=np.int64),
+                    "side": np.full(len(t_idx), side, dtype=object),
+                    "tier": tiers[t_idx],
+                    "price_low": lo[b_idx],
+                    "price_high": hi[b_idx],
+                    "notional_usd": grid[t_idx, b_idx],
+                }
+            )
+
+    def heatmap_frame(self):
+        """Recorded snapshots in long format: time (UTC), side, tier (x), price_low, price_high, notional_usd."""
+        import pandas as pd
+
+        cols = ["time_ns", "side", "tier", "price_low", "price_high", "notional_usd"]
+        if not self.heatmap_chunks:
+            frame = pd.DataFrame({c: [] for c in cols})
+        else:
+            frame = pd.DataFrame({c: np.concatenate([ch[c] for ch in self.heatmap_chunks]) for c in cols})
+        frame.insert(0, "time", pd.to_datetime(frame.pop("time_ns").astype("int64"), unit="ns", utc=True))
+        frame["side"] = frame["side"].astype(str)
+        return frame
+
+    def events_frame(self):
+        """Published events: ts (ISO UTC), side, price_low, price_high, notional_usd, distance_bps, model, event."""
+        import pandas as pd
+
+        rows = [e.to_row() for e in self.events]
+        cols = ["ts", "side", "price_low", "price_high", "notional_usd", "distance_bps", "model", "event"]
+        if not rows:
+            return pd.DataFrame({c: [] for c in cols})
+        frame = pd.DataFrame(rows)
+        frame["ts"] = pd.to_datetime(frame["ts_ns"], unit="ns", utc=True).map(lambda t: t.isoformat())
+        return frame[cols]

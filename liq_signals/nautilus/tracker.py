@@ -1,0 +1,123 @@
+"""Proximity state machine: turns per-bar cluster snapshots into 'entered' / 'left' / 'swept' events.
+
+Pure Python (no Nautilus) so it can be tested on hand-made inputs. Per side ('long' below the price,
+'short' above) it keeps the *active* cluster: the nearest qualifying cluster within ``proximity_bps``.
+Each bar, in this order:
+
+1. an active cluster is **swept** when the bar traded through it (long: ``low <= price_low``; short:
+   ``high >= price_high``) → event 'swept', the side becomes inactive;
+2. otherwise an active cluster **left** when no qualifying cluster is within ``proximity_bps`` any more
+   (moved away, decayed below the thresholds, or vanished) → event 'left';
+3. otherwise an active side follows the current nearest qualifying cluster silently (band/notional update);
+4. an inactive side **enters** when a qualifying cluster is within ``proximity_bps``, the history is warm and
+   at least ``cooldown_bars`` bars passed since that side's last 'left'/'swept' → event 'entered'.
+
+Qualifying: ``notional_usd >= min_notional`` (USDT) and ``notional_usd / side total >= min_share``.
+Distances are basis points from the bar close to the band's nearest edge (0 inside the band).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Band:
+    """One cluster as the tracker sees it: side, price band (USDT), notional (USDT), distance (bps)."""
+
+    side: str
+    price_low: float
+    price_high: float
+    notional_usd: float
+    distance_bps: float
+
+
+@dataclass(frozen=True)
+class ProximityEvent:
+    """A state change: ``event`` in 'entered'|'left'|'swept' for ``band`` at bar close ``ts_ns`` (epoch ns)."""
+
+    ts_ns: int
+    event: str
+    band: Band
+
+
+def distance_bps(price: float, low: float, high: float) -> float:
+    """Basis points from ``price`` to the nearest edge of [low, high]; 0 when inside."""
+    if price < low:
+        return (low - price) / price * 1e4
+    if price > high:
+        return (price - high) / price * 1e4
+    return 0.0
+
+
+def nearest_qualifying(clusters, side: str, price: float, min_notional: float, min_share: float) -> Band | None:
+    """The qualifying cluster of ``side`` nearest to ``price`` on its own side of the price, or None.
+
+    ``clusters`` is any iterable of objects with side, price_low, price_high, notional_usd. Long clusters
+    must start below the price (``price_low < price``), short clusters end above it (``price_high > price``).
+    Ties on distance go to the larger notional, then the lower band, so the choice is deterministic.
+    """
+    mine = [c for c in clusters if c.side == side]
+    total = sum(c.notional_usd for c in mine)
+    best: Band | None = None
+    for c in mine:
+        if side == "long" and not c.price_low < price:
+            continue
+        if side == "short" and not c.price_high > price:
+            continue
+        if c.notional_usd < min_notional or total <= 0 or c.notional_usd / total < min_share:
+            continue
+        band = Band(side, c.price_low, c.price_high, c.notional_usd, distance_bps(price, c.price_low, c.price_high))
+        key = (band.distance_bps, -band.notional_usd, band.price_low)
+        if best is None or key < (best.distance_bps, -best.notional_usd, best.price_low):
+            best = band
+    return best
+
+
+class ProximityTracker:
+    """Per-side proximity state (see module doc). Thresholds: bps, USDT, fraction in [0, 1], bars."""
+
+    def __init__(self, proximity_bps: float, min_notional: float = 0.0, min_share: float = 0.0, cooldown_bars: int = 0):
+        self.proximity_bps = float(proximity_bps)
+        self.min_notional = float(min_notional)
+        self.min_share = float(min_share)
+        self.cooldown_bars = int(cooldown_bars)
+        self.reset()
+
+    def reset(self) -> None:
+        self.active: dict[str, Band | None] = {"long": None, "short": None}
+        self._bars_since_exit: dict[str, int | None] = {"long": None, "short": None}
+
+    def step(self, ts_ns: int, high: float, low: float, close: float, clusters, warm: bool = True) -> list[ProximityEvent]:
+        """Advance one bar (prices USDT) given that bar's clusters; return the events, long side first."""
+        events: list[ProximityEvent] = []
+        for side in ("long", "short"):
+            since = self._bars_since_exit[side]
+            if since is not None:
+                self._bars_since_exit[side] = since + 1
+            current = nearest_qualifying(clusters, side, close, self.min_notional, self.min_share)
+            if current is not None and current.distance_bps > self.proximity_bps:
+                current = None
+            active = self.active[side]
+            if active is not None:
+                swept = low <= active.price_low if side == "long" else high >= active.price_high
+                if swept or current is None:
+                    kind = "swept" if swept else "left"
+                    band = Band(
+                        side, active.price_low, active.price_high, active.notional_usd,
+                        distance_bps(close, active.price_low, active.price_high),
+                    )
+                    events.append(ProximityEvent(ts_ns, kind, band))
+                    self.active[side] = None
+                    self._bars_since_exit[side] = 0
+                else:
+                    self.active[side] = current
+                continue
+            if current is None or not warm:
+                continue
+            since = self._bars_since_exit[side]
+            if since is not None and since < self.cooldown_bars:
+                continue
+            self.active[side] = current
+            events.append(ProximityEvent(ts_ns, "entered", current))
+        return events
