@@ -56,15 +56,12 @@ def parse_duration(text: str, name: str = "duration") -> pd.Timedelta:
 
 def parse_time(text, name: str) -> pd.Timestamp:
     """A UTC time ('2025-10-25 17:50', ISO, with or without zone) as a naive UTC Timestamp."""
+    from liq_signals.engine.batch import to_ns
+
     try:
-        t = pd.Timestamp(text)
-    except (ValueError, TypeError):
+        return pd.Timestamp(to_ns(text))
+    except LiqSignalsError:
         raise ConfigError(f"{name} is not a time: {text!r}") from None
-    if t is pd.NaT:
-        raise ConfigError(f"{name} is not a time: {text!r}")
-    if t.tzinfo is not None:
-        t = t.tz_convert("UTC").tz_localize(None)
-    return t
 
 
 @dataclass(frozen=True)
