@@ -237,20 +237,27 @@ def _oi_objects():
             for i in range(50)]
 
 
-def test_custom_table_matches_nautilus_serialization():
-    from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
-
+def _oi_table(objs):
+    """``custom_table`` of OpenInterest objects, built field by field from the objects."""
     from liq_signals.nautilus.catalog_export import custom_table
     from liq_signals.nautilus.data_types import OpenInterest
 
-    objs = _oi_objects()
-    table = custom_table(
+    return custom_table(
         OpenInterest,
         np.array([o.ts_event for o in objs]),
         {"instrument_id": IID, "open_interest": [o.open_interest for o in objs],
          "open_interest_value": [o.open_interest_value for o in objs],
          "taker_ratio": [o.taker_ratio for o in objs]},
     )
+
+
+def test_custom_table_matches_nautilus_serialization():
+    from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
+
+    from liq_signals.nautilus.data_types import OpenInterest
+
+    objs = _oi_objects()
+    table = _oi_table(objs)
     assert table.equals(ArrowSerializer.serialize_batch(objs, OpenInterest))
 
 
@@ -262,13 +269,7 @@ def test_write_custom_table_round_trips_field_by_field(tmp_path):
 
     cat = _catalog(tmp_path)
     objs = _oi_objects()
-    table = custom_table(
-        OpenInterest,
-        np.array([o.ts_event for o in objs]),
-        {"instrument_id": IID, "open_interest": [o.open_interest for o in objs],
-         "open_interest_value": [o.open_interest_value for o in objs],
-         "taker_ratio": [o.taker_ratio for o in objs]},
-    )
+    table = _oi_table(objs)
     path = write_custom_table(cat, OpenInterest, table, IID)
     assert Path(path).exists()
     got = [c.data for c in cat.query(OpenInterest, identifiers=[IID])]
