@@ -137,6 +137,7 @@ def run(label, bars, oi, fu, instrument, bar_type, with_actor: bool, with_strate
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bars", type=int, default=210_000, help="number of 1-minute bars (>= 200000 for the report)")
+    ap.add_argument("--skip-demo", action="store_true", help="do not time the demo")
     args = ap.parse_args()
 
     from nautilus_trader.model.data import BarType
@@ -154,13 +155,37 @@ def main() -> None:
     results = [
         run("bare (bars + OI replay, no components)", bars, oi, fu, instrument, bar_type, False, False),
         run("actor + indicator", bars, oi, fu, instrument, bar_type, True, False),
+        run("avoid strategy alone (no signals)", bars, oi, fu, instrument, bar_type, False, True),
         run("actor + indicator + avoid strategy", bars, oi, fu, instrument, bar_type, True, True),
     ]
-    base = results[0]["wall_s"]
-    print(f"{'run':42s} {'wall s':>8s} {'bars/s':>10s} {'peak RSS MB':>12s} {'ratio':>6s} {'events':>7s} {'orders':>7s}")
-    for r in results:
-        print(f"{r['label']:42s} {r['wall_s']:8.1f} {r['bars_per_s']:10,.0f} {r['peak_rss_mb']:12,.0f} "
-              f"{r['wall_s'] / base:6.1f} {r['events']:7d} {r['orders']:7d}")
+    base = {r["label"]: r["wall_s"] for r in results}
+    bare, strat = base[results[0]["label"]], base[results[2]["label"]]
+    against = [bare, bare, bare, strat]
+    print(f"{'run':42s} {'wall s':>8s} {'bars/s':>10s} {'peak RSS MB':>12s} {'vs bare':>8s} {'overhead':>9s} "
+          f"{'events':>7s} {'orders':>7s}")
+    for r, ref in zip(results, against):
+        print(f"{r['label']:42s} {r['wall_s']:8.2f} {r['bars_per_s']:10,.0f} {r['peak_rss_mb']:12,.0f} "
+              f"{r['wall_s'] / bare:8.2f} {r['wall_s'] / ref:9.2f} {r['events']:7d} {r['orders']:7d}")
+    print("overhead = wall / the same run without actor + indicator (bare, or the strategy alone); target <= 1.3")
+    if not args.skip_demo:
+        print(f"demo end-to-end (ingest + catalog + backtest + report, fresh folder): {demo_seconds():.1f} s")
+
+
+def demo_seconds() -> float:
+    """Wall time of the README's main command flow (``run_demo``) in a fresh temporary folder."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from liq_signals.nautilus.demo import DEFAULT_CONFIG, run_demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(DEFAULT_CONFIG.parent, tmp / "configs")  # the configs' catalog is ../catalog
+        t = time.perf_counter()
+        run_demo(tmp / "configs" / "demo-avoid.toml", tmp / "backtests", tmp / "data" / "demo.duckdb",
+                 note=lambda *_: None)
+        return time.perf_counter() - t
 
 
 if __name__ == "__main__":

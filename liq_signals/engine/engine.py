@@ -143,6 +143,10 @@ class LiquidationEngine:
         self.price: float | None = None
         self.first_ts_ns: int | None = None
         self.bars = 0
+        self._grid = config.grid()
+        self._window_key: tuple[int, int] | None = None
+        self._window: np.ndarray | None = None
+        self._window_price: float | None = None
 
     # brackets ----------------------------------------------------------------------------------
     def _current_table(self):
@@ -189,7 +193,7 @@ class LiquidationEngine:
         ts_ns = int(ts_ns)
         if self.ts_ns is not None and ts_ns <= self.ts_ns:
             raise LiqSignalsError(f"bar at {ts_ns} ns is not after the previous bar at {self.ts_ns} ns")
-        due = [e for e in self._queue if e[0] <= ts_ns]
+        due = [e for e in self._queue if e[0] <= ts_ns] if self._queue else ()
         if due:
             self._queue = [e for e in self._queue if e[0] > ts_ns]
             due.sort(key=_sort_key)
@@ -270,15 +274,16 @@ class LiquidationEngine:
         model = cfg.model if model is None else model
         if model != cfg.model and model not in self.models:
             raise ConfigError(f"model {model!r} is not run by this engine (config.model={cfg.model!r})")
+        lattice = None
         if edges is None:
-            edges = cfg.grid().edges_around(self.price, cfg.grid_range_fraction)
+            lattice, edges = self._window_edges()
         edges = np.asarray(edges, dtype=float)
         notes: list[str] = []
         grids, outs = {}, {}
         names = self.config.model_names if model == "ensemble" else (model,)
         for name in names:
             m = self.models[name]
-            long, short, out = m.grid(edges)
+            long, short, out = m.grid(edges, lattice)
             if not m.has_inputs(self.ts_ns):
                 notes.append(m.missing_inputs_note() + (" (dropped from the blend)" if model == "ensemble" else ""))
                 if model == "ensemble":
@@ -306,6 +311,54 @@ class LiquidationEngine:
             tiers=cfg.tiers, long_notional=long, short_notional=short, brackets=info, notes=tuple(notes),
             outside_grid=outside, initialized=self.initialized,
         )
+
+    def bucket_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(edges USDT, long, short notional per bucket USDT, all tiers) of the default snapshot — bitwise
+        ``snapshot().long_by_bucket`` / ``short_by_bucket`` — without building the snapshot (single
+        models; the ensemble goes through ``snapshot``)."""
+        if self.config.model == "ensemble":
+            s = self.snapshot()
+            return s.edges, s.long_by_bucket, s.short_by_bucket
+        if self.ts_ns is None:
+            raise LiqSignalsError("the engine has seen no bar yet: nothing to snapshot")
+        key, edges = self._window_edges()
+        totals = self.models[self.config.model].book.bucket_totals(*key)
+        return edges, totals[0], totals[1]
+
+    @property
+    def growth_version(self) -> int | None:
+        """Changes whenever a bucket of the single model may have grown; while it stays the same, every
+        bucket's notional only shrinks (see ``CohortBook.growth_version``). None for the ensemble."""
+        if self.config.model == "ensemble":
+            return None
+        return self.models[self.config.model].book.growth_version
+
+    def bucket_totals_near(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        """(long, short) of ``bucket_totals`` restricted to the window's buckets overlapping [low, high]
+        (USDT; one extra bucket each side) — the same values, computed on those buckets only."""
+        (k0, k1), _ = self._window_edges()
+        if self.config.model == "ensemble":
+            edges, long, short = self.bucket_totals()
+            a = max(int(np.searchsorted(edges, low, "right")) - 2, 0)
+            b = int(np.searchsorted(edges, high, "left")) + 1
+            return long[a:b], short[a:b]
+        g = self._grid
+        a, b = max(g.index_below(low) - 1, k0), min(g.index_below(high) + 2, k1)
+        if a >= b:
+            return np.zeros(0), np.zeros(0)
+        totals = self.models[self.config.model].book.bucket_totals(a, b)
+        return totals[0], totals[1]
+
+    def _window_edges(self) -> tuple[tuple[int, int], np.ndarray]:
+        """Lattice range (k0, k1) and edges (USDT) covering the last close ± ``grid_range_fraction``
+        (the same edges as ``PriceGrid.edges_around``; the last window's edges are reused)."""
+        if self.price != self._window_price:
+            g, r = self._grid, self.config.grid_range_fraction
+            key = (g.index_below(self.price * (1.0 - r)), g.index_below(self.price * (1.0 + r)) + 1)
+            if key != self._window_key:
+                self._window_key, self._window = key, g.edge(np.arange(key[0], key[1] + 1))
+            self._window_price = self.price
+        return self._window_key, self._window
 
     def clusters(self, top_k: int | None = None):
         """Clusters of the current snapshot (see ``LevelSnapshot.clusters``)."""

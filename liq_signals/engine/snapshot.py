@@ -40,6 +40,43 @@ class Cluster:
 
 
 @dataclass(frozen=True, eq=False)
+class ClusterTable:
+    """The clusters of one side as arrays, ascending by price: band edges (USDT), notional (USDT) and the
+    first/last bucket index of each band in its snapshot."""
+
+    side: str
+    price_low: np.ndarray
+    price_high: np.ndarray
+    notional_usd: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    def distance_bps(self, price: float) -> np.ndarray:
+        """Basis points from ``price`` to each band's nearest edge (0 inside the band)."""
+        gap = np.maximum(self.price_low - price, 0.0) + np.maximum(price - self.price_high, 0.0)
+        return gap / price * 1e4
+
+
+def cluster_table(side: str, by_bucket: np.ndarray, edges: np.ndarray, min_share: float = DEFAULT_MIN_SHARE,
+                  floor_usd: float = 0.0) -> ClusterTable:
+    """Runs of adjacent member buckets of one side: a bucket (notional ``by_bucket`` USDT on ``edges``) is a
+    member when it holds > 0, at least ``min_share`` of the side's largest bucket and at least ``floor_usd``."""
+    member = by_bucket > 0
+    if min_share > 0:
+        member &= by_bucket >= min_share * by_bucket.max()
+    if floor_usd > 0:
+        member &= by_bucket >= floor_usd
+    step = np.zeros(len(member) + 1, dtype=np.int8)
+    step[:-1] = member
+    step[1:] -= member  # +1 where a run starts, -1 just after it ends
+    first = (step == 1).nonzero()[0]
+    last = (step == -1).nonzero()[0] - 1
+    # reduceat sums each start up to the next start: the gaps in between count zero
+    notional = np.add.reduceat(by_bucket * member, first) if len(first) else np.zeros(0)
+    return ClusterTable(side, edges[first], edges[last + 1], notional, first, last)
+
+
+@dataclass(frozen=True, eq=False)
 class LevelSnapshot:
     """Estimated liquidation notional by side, leverage tier and price bucket at ``ts_ns``.
 
@@ -98,32 +135,28 @@ class LevelSnapshot:
         return np.cumsum(v) * above
 
     # clusters ----------------------------------------------------------------------------------
+    def cluster_table(self, side: str, min_share: float = DEFAULT_MIN_SHARE, floor_usd: float = 0.0) -> ClusterTable:
+        """The clusters of ``side`` as arrays, ascending by price (see ``clusters``); buckets below
+        ``floor_usd`` (USDT) are left out first."""
+        by_bucket = self.long_by_bucket if side == "long" else self.short_by_bucket
+        return cluster_table(side, by_bucket, self.edges, min_share, floor_usd)
+
     def _side_clusters(self, side: str, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
+        t = self.cluster_table(side, min_share)
+        if not len(t.first):
+            return []
         grid = self.long_notional if side == "long" else self.short_notional
-        by_bucket = grid.sum(axis=0)
-        peak = by_bucket.max() if by_bucket.size else 0.0
-        nonzero = (by_bucket > 0) & (by_bucket >= min_share * peak)
-        out: list[Cluster] = []
-        n = len(by_bucket)
-        i = 0
-        while i < n:
-            if not nonzero[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < n and nonzero[j + 1]:
-                j += 1
-            lo, hi = float(self.edges[i]), float(self.edges[j + 1])
-            if self.price < lo:
-                dist = (lo - self.price) / self.price * 1e4
-            elif self.price > hi:
-                dist = (self.price - hi) / self.price * 1e4
-            else:
-                dist = 0.0
-            tiers = {float(t): float(grid[k, i: j + 1].sum()) for k, t in enumerate(self.tiers)}
-            out.append(Cluster(side, lo, hi, float(by_bucket[i: j + 1].sum()), float(dist), tiers))
-            i = j + 1
-        return out
+        member = np.zeros(grid.shape[1], bool)
+        for i, j in zip(t.first, t.last):
+            member[i: j + 1] = True
+        by_tier = np.add.reduceat(np.where(member[None, :], grid, 0.0), t.first, axis=1)
+        dist = t.distance_bps(self.price)
+        tiers = [float(x) for x in self.tiers]
+        return [
+            Cluster(side, float(t.price_low[c]), float(t.price_high[c]), float(t.notional_usd[c]), float(dist[c]),
+                    dict(zip(tiers, by_tier[:, c].tolist())))
+            for c in range(len(t.first))
+        ]
 
     def clusters(self, top_k: int | None = None, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
         """Clusters of both sides sorted by notional (desc); the ``top_k`` largest when given.

@@ -196,12 +196,18 @@ class LiquidationSignalActor(Actor):
             )
         if cfg.heatmap_every and (bar.ts_event // self._bar_ns) % cfg.heatmap_every == 0:
             self._record_snapshot()
-        events = self.tracker.step(
+        close = bar.close.as_double()
+        tracker = self.tracker
+        if tracker.active["long"] is None and tracker.active["short"] is None \
+                and not self.indicator.has_cluster_within(close, tracker.proximity_bps):
+            tracker.idle()  # nothing near and nothing active: no event possible
+            return
+        events = tracker.step(
             bar.ts_event,
             bar.high.as_double(),
             bar.low.as_double(),
-            bar.close.as_double(),
-            self.indicator.clusters(),
+            close,
+            self.indicator.cluster_tables(),
             warm=self.indicator.initialized,
         )
         for ev in events:

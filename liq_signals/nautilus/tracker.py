@@ -18,7 +18,10 @@ Distances are basis points from the bar close to the band's nearest edge (0 insi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from liq_signals.engine.snapshot import ClusterTable
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,13 @@ def distance_bps(price: float, low: float, high: float) -> float:
 def nearest_qualifying(clusters, side: str, price: float, min_notional: float, min_share: float) -> Band | None:
     """The qualifying cluster of ``side`` nearest to ``price`` on its own side of the price, or None.
 
-    ``clusters`` is any iterable of objects with side, price_low, price_high, notional_usd. Long clusters
-    must start below the price (``price_low < price``), short clusters end above it (``price_high > price``).
-    Ties on distance go to the larger notional, then the lower band, so the choice is deterministic.
+    ``clusters`` is any iterable of objects with side, price_low, price_high, notional_usd, or a mapping
+    {side: ClusterTable} (the indicator's per-bar form). Long clusters must start below the price
+    (``price_low < price``), short clusters end above it (``price_high > price``). Ties on distance go to
+    the larger notional, then the lower band, so the choice is deterministic.
     """
+    if isinstance(clusters, Mapping):
+        return _nearest_in_table(clusters[side], side, price, min_notional, min_share)
     mine = [c for c in clusters if c.side == side]
     total = sum(c.notional_usd for c in mine)
     best: Band | None = None
@@ -74,6 +80,24 @@ def nearest_qualifying(clusters, side: str, price: float, min_notional: float, m
     return best
 
 
+def _nearest_in_table(t: ClusterTable, side: str, price: float, min_notional: float, min_share: float) -> Band | None:
+    """``nearest_qualifying`` on one side's ``ClusterTable``. Its bands are disjoint and ascending, so the
+    nearest long band below the price is the highest candidate and the nearest short band the lowest."""
+    n = t.notional_usd
+    if not len(n):
+        return None
+    ok = n >= min_notional
+    if min_share > 0:
+        ok &= n / n.sum() >= min_share
+    ok &= (t.price_low < price) if side == "long" else (t.price_high > price)
+    idx = ok.nonzero()[0]
+    if not len(idx):
+        return None
+    c = int(idx[-1] if side == "long" else idx[0])
+    low, high = float(t.price_low[c]), float(t.price_high[c])
+    return Band(side, low, high, float(n[c]), distance_bps(price, low, high))
+
+
 class ProximityTracker:
     """Per-side proximity state (see module doc). Thresholds: bps, USDT, fraction in [0, 1], bars."""
 
@@ -87,6 +111,15 @@ class ProximityTracker:
     def reset(self) -> None:
         self.active: dict[str, Band | None] = {"long": None, "short": None}
         self._bars_since_exit: dict[str, int | None] = {"long": None, "short": None}
+
+    def idle(self) -> None:
+        """``step`` for a bar known to have no cluster within ``proximity_bps`` while no side is active:
+        no event can occur, only the cooldown counters advance."""
+        if self.active["long"] is not None or self.active["short"] is not None:
+            raise RuntimeError("idle() is only valid while no side is active")
+        for side, since in self._bars_since_exit.items():
+            if since is not None:
+                self._bars_since_exit[side] = since + 1
 
     def step(self, ts_ns: int, high: float, low: float, close: float, clusters, warm: bool = True) -> list[ProximityEvent]:
         """Advance one bar (prices USDT) given that bar's clusters; return the events, long side first."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,10 +10,10 @@ from liq_signals.engine.grid import bucket_of
 from liq_signals.engine.models.cohorts import CohortBook
 
 NS_PER_HOUR = 3_600 * 10**9
+_PRUNE_MIN_ROWS = 4096
 
 
-@dataclass(frozen=True)
-class BarContext:
+class BarContext(NamedTuple):
     """One bar as the engine applies it: ``ts_ns`` = bar close (epoch ns), ``start_ns`` = previous bar's
     close (cohorts born after it are 'inside' this bar); prices in USDT, volumes in base. ``low``/``high``
     are the prices used for consumption (mark-price extremes when given, else the bar's)."""
@@ -40,8 +40,8 @@ class CohortModel:
         w = np.asarray(config.tier_weights, dtype=float)
         self.tier_weights = w / w.sum()
         self.half_life_ns = np.asarray(config.tier_half_life_hours, dtype=float) * NS_PER_HOUR
-        self.book = CohortBook(self.leverages)
-        self.last_decay_ns: int | None = None
+        self.book = CohortBook(self.leverages, self.half_life_ns, config.grid())
+        self._prune_at = _PRUNE_MIN_ROWS
         self.last_input_ns: int | None = None  # time of the latest input observation this model used
         self.consumed_long_usd = 0.0
         self.consumed_short_usd = 0.0
@@ -58,25 +58,29 @@ class CohortModel:
 
     # bar ---------------------------------------------------------------------------------------
     def on_bar(self, bar: BarContext) -> None:
-        """Decay every cohort to the bar close, remove those the price traded through, prune dust."""
+        """Decay every cohort to the bar close, remove those the price traded through; prune dust (below
+        ``prune_below_usd``) whenever the book has doubled since the last pruning."""
         book = self.book
-        if book.n:
-            since = book.birth_ns
-            if self.last_decay_ns is not None:
-                since = np.maximum(since, self.last_decay_ns)
-            dt = (bar.ts_ns - since).astype(float)
-            dt = np.maximum(dt, 0.0)
-            factor = np.power(0.5, dt / self.half_life_ns[book.tier])
-            book._notional[: book.n] *= factor
-        self.last_decay_ns = bar.ts_ns
+        book.advance(bar.ts_ns)
         rl, rs = book.consume(bar.low, bar.high, bar.close, bar.start_ns)
         self.consumed_long_usd += rl
         self.consumed_short_usd += rs
-        book.prune(self.config.prune_below_usd)
+        if book.n >= self._prune_at:
+            book.prune(self.config.prune_below_usd)
+            self._prune_at = max(2 * book.n, _PRUNE_MIN_ROWS)
 
     # output ------------------------------------------------------------------------------------
-    def grid(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
-        """(long [tier, bucket], short [tier, bucket]) notional in USDT, and outside-grid counts."""
+    def grid(self, edges: np.ndarray, lattice: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(long [tier, bucket], short [tier, bucket]) notional in USDT on ``edges`` (USDT, ascending), and
+        outside-grid counts. Edges on the config's lattice (``lattice`` = their (k0, k1) when known) read
+        the book's cached bucket sums."""
+        if lattice is not None:
+            return self.book.grid_lattice(*lattice)
+        edges = np.asarray(edges, dtype=float)
+        grid = self.book.lattice
+        k0 = grid.index_below(float(edges[0]))
+        if np.array_equal(edges, grid.edge(np.arange(k0, k0 + len(edges)))):
+            return self.book.grid_lattice(k0, k0 + len(edges) - 1)
         n_t, n_b = len(self.leverages), len(edges) - 1
         out = {}
         grids = []

@@ -2,8 +2,14 @@
 
 A cohort holds (per row, numpy arrays grown by amortised doubling):
 ``side`` (+1 long / -1 short), ``tier`` (index into the config's leverage tiers), ``entry`` (USDT),
-``notional`` (aggregate USDT at entry, shrunk by decay/closing), ``wallet`` (margin per unit of base, USDT),
-``lp`` (liquidation price, USDT; NaN = cannot be liquidated), ``birth_ns`` (epoch ns).
+``wallet`` (margin per unit of base, USDT), ``lp`` (liquidation price, USDT; NaN = cannot be liquidated),
+``k`` (lattice bucket of ``lp``), ``birth_ns`` (epoch ns) and ``weight``; its open notional (USDT) is
+``weight * multiplier[side, tier]``.
+
+The multiplier carries everything that affects all cohorts of a (side, tier) alike — decay to the book's
+``clock_ns`` and proportional closing/capping — so those cost O(tiers), not O(rows), per bar. Bars that do
+not reach any liquidation price (checked against the cached extremes) touch no row at all. Per-bucket sums
+of the weights on the engine's price lattice are cached for gridding and rebuilt only when rows go.
 
 The liquidation price is computed for a *representative single position* of ``rep_notional`` USDT at the
 entry (size = rep_notional / entry, wallet = wallet_per_unit * size), so the bracket is the one a typical
@@ -14,15 +20,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from liq_signals.engine.grid import PriceGrid
+
 _FIELDS = {
     "side": np.int8,
     "tier": np.int16,
     "entry": np.float64,
-    "notional": np.float64,
+    "weight": np.float64,
     "wallet": np.float64,
     "lp": np.float64,
+    "k": np.int64,  # lattice bucket of lp (meaningless where lp is NaN)
     "birth_ns": np.int64,
 }
+# The multipliers are folded into the weights before they underflow (decay over hundreds of half-lives):
+_FOLD_BELOW = 1e-100
+_FOLD_LOG = 230.0  # ~ -ln(_FOLD_BELOW): fold once the fastest tier decayed this much
 
 
 def compute_lp(side, entry, wallet_per_unit, table, rep_notional: float) -> np.ndarray:
@@ -39,12 +51,84 @@ def compute_lp(side, entry, wallet_per_unit, table, rep_notional: float) -> np.n
     return np.where(np.isfinite(price) & (price > 0), price, np.nan)
 
 
-class CohortBook:
-    """Growable arrays of cohorts with the vectorised operations the models need."""
+class _Aggregates:
+    """Weight sums of a book: per (side, tier) over all rows and over rows without a liquidation price;
+    per (side, tier, lattice bucket) and row counts per (side, bucket) over rows with one. Buckets
+    ``k_lo .. k_lo + nk - 1``; ``max_long_lp`` / ``min_short_lp`` the levels nearest to any price."""
 
-    def __init__(self, leverages: np.ndarray, capacity: int = 256):
+    def __init__(self, book: "CohortBook"):
+        n_t = len(book.leverages)
+        s, t, w, lp, k = book.sidx, book.tier.astype(np.int64), book.weight, book.lp, book.k
+        st = s * n_t + t
+        ok = np.isfinite(lp)
+        self.by_tier = np.bincount(st, weights=w, minlength=2 * n_t).reshape(2, n_t)
+        self.nan_by_tier = np.bincount(st[~ok], weights=w[~ok], minlength=2 * n_t).reshape(2, n_t)
+        s, st, w, k, lp = s[ok], st[ok], w[ok], k[ok], lp[ok]
+        self.k_lo = int(k.min()) if len(k) else 0
+        self.nk = int(k.max()) - self.k_lo + 1 if len(k) else 1
+        kk = k - self.k_lo
+        self.grid = np.bincount(st * self.nk + kk, weights=w, minlength=2 * n_t * self.nk).reshape(2, n_t, self.nk)
+        self.counts = np.bincount(s * self.nk + kk, minlength=2 * self.nk).reshape(2, self.nk)
+        self._prefix = None
+        long_lp, short_lp = lp[s == 0], lp[s == 1]
+        self.max_long_lp = float(long_lp.max()) if len(long_lp) else -np.inf
+        self.min_short_lp = float(short_lp.min()) if len(short_lp) else np.inf
+
+    def prefix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Weight summed over buckets before j and from j on [side, tier, j = 0..nk], and the row count
+        before j [side, j] (cached until rows are added). Two sums, so nothing cancels."""
+        if self._prefix is None:
+            below = np.zeros(self.grid.shape[:2] + (self.nk + 1,))
+            np.cumsum(self.grid, axis=2, out=below[:, :, 1:])
+            above = np.zeros_like(below)
+            np.cumsum(self.grid[:, :, ::-1], axis=2, out=above[:, :, -2::-1])
+            count = np.zeros((2, self.nk + 1), dtype=np.int64)
+            np.cumsum(self.counts, axis=1, out=count[:, 1:])
+            self._prefix = (below, above, count)
+        return self._prefix
+
+    def add(self, s, t, w, lp, k) -> bool:
+        """Add new rows in place; False when a row falls outside the cached lattice range (rebuild)."""
+        ok = np.isfinite(lp)
+        if ok.any() and (k[ok].min() < self.k_lo or k[ok].max() >= self.k_lo + self.nk):
+            return False
+        np.add.at(self.by_tier, (s, t), w)
+        np.add.at(self.nan_by_tier, (s[~ok], t[~ok]), w[~ok])
+        np.add.at(self.grid, (s[ok], t[ok], k[ok] - self.k_lo), w[ok])
+        np.add.at(self.counts, (s[ok], k[ok] - self.k_lo), 1)
+        self._prefix = None
+        longs, shorts = ok & (s == 0), ok & (s == 1)
+        if longs.any():
+            self.max_long_lp = max(self.max_long_lp, float(lp[longs].max()))
+        if shorts.any():
+            self.min_short_lp = min(self.min_short_lp, float(lp[shorts].min()))
+        return True
+
+
+class CohortBook:
+    """Growable arrays of cohorts with the vectorised operations the models need.
+
+    ``half_life_ns``: decay half-life per tier (ns; ``inf`` = no decay). ``lattice``: the price lattice
+    that ``grid_lattice`` / ``bucket_totals`` read (default: the 10 bps log lattice).
+    """
+
+    def __init__(self, leverages: np.ndarray, half_life_ns=None, lattice: PriceGrid | None = None,
+                 capacity: int = 256):
         self.leverages = np.asarray(leverages, dtype=float)
+        n_t = len(self.leverages)
+        self.half_life_ns = np.full(n_t, np.inf) if half_life_ns is None else np.asarray(half_life_ns, float)
+        self.lattice = lattice or PriceGrid("bps")
+        self._log_decay_per_ns = -np.log(2.0) / self.half_life_ns  # [tier]; 0 where no decay
+        self._max_log_decay_per_ns = float(-self._log_decay_per_ns.min())
+        self._decayed_ns = 0  # decay time since the multipliers were last folded
+        self.multiplier = np.ones((2, n_t))  # [side index 0 long / 1 short, tier]
+        self.clock_ns: int | None = None  # the time the multipliers' decay refers to
+        # Bumped whenever a bucket's notional may have grown (rows added, liquidation prices moved, weights
+        # refolded, a scale > 1). Between bumps every bucket only shrinks: decay, closing, consumption.
+        self.growth_version = 0
         self.n = 0
+        self._agg: _Aggregates | None = None
+        self._ratios: dict = {}  # (bracket table, rep notional) -> LP / entry of fresh cohorts [side, tier]
         for name, dt in _FIELDS.items():
             setattr(self, "_" + name, np.zeros(capacity, dtype=dt))
 
@@ -56,6 +140,21 @@ class CohortBook:
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def sidx(self) -> np.ndarray:
+        """Side index per row: 0 long, 1 short."""
+        return (self.side < 0).astype(np.int64)
+
+    @property
+    def notional(self) -> np.ndarray:
+        """Open notional per row (USDT) at ``clock_ns``."""
+        return self.weight * self.multiplier[self.sidx, self.tier]
+
+    def _aggregates(self) -> _Aggregates:
+        if self._agg is None:
+            self._agg = _Aggregates(self)
+        return self._agg
 
     def _ensure(self, extra: int) -> None:
         need = self.n + extra
@@ -69,9 +168,66 @@ class CohortBook:
             arr[: self.n] = old[: self.n]
             setattr(self, "_" + name, arr)
 
+    def _lattice_index(self, lp: np.ndarray) -> np.ndarray:
+        """Lattice bucket of each price, consistent with the lattice's edges (bucket k = [edge k, edge k+1))."""
+        k = np.zeros(len(lp), dtype=np.int64)
+        ok = np.isfinite(lp)
+        if ok.any():
+            g = self.lattice
+            x = lp[ok]
+            if g.mode == "fixed":
+                kk = np.floor(x / g.width).astype(np.int64)
+            else:
+                kk = np.floor(np.log(x) / np.log1p(g.bps / 1e4)).astype(np.int64)
+            kk -= x < g.edge(kk)
+            kk += x >= g.edge(kk + 1)
+            k[ok] = kk
+        return k
+
+    # time --------------------------------------------------------------------------------------
+    def advance(self, ts_ns: int) -> None:
+        """Decay every cohort to ``ts_ns`` (epoch ns): notional *= 0.5 ** (dt / tier half-life)."""
+        ts_ns = int(ts_ns)
+        if self.clock_ns is None or ts_ns <= self.clock_ns:
+            self.clock_ns = ts_ns if self.clock_ns is None else self.clock_ns
+            return
+        dt = ts_ns - self.clock_ns
+        self.multiplier *= np.exp(self._log_decay_per_ns * dt)
+        self.clock_ns = ts_ns
+        self._decayed_ns += dt
+        if self._decayed_ns * self._max_log_decay_per_ns > _FOLD_LOG:
+            self.fold()
+
+    def fold(self) -> None:
+        """Move the multipliers into the row weights (multipliers back to 1)."""
+        if self.n:
+            self._weight[: self.n] = self.notional
+            self._agg = None
+        self.growth_version += 1
+        self.multiplier[:] = 1.0
+        self._decayed_ns = 0
+
     # mutation ----------------------------------------------------------------------------------
+    def _fresh_lp_ratio(self, table, rep_notional: float) -> np.ndarray:
+        """Liquidation price / entry of a freshly opened cohort, per [side index, tier] (NaN = none).
+
+        With wallet = entry / leverage per unit and size = rep_notional / entry, the notional at the
+        liquidation price (which picks the bracket) is rep_notional * LP / entry: the bracket and the
+        ratio LP / entry do not depend on the entry, so they are computed once per bracket table."""
+        key = (table, float(rep_notional))
+        ratio = self._ratios.get(key)
+        if ratio is None:
+            n_t = len(self.leverages)
+            side = np.repeat([1.0, -1.0], n_t)
+            ratio = compute_lp(side, np.ones(2 * n_t), 1.0 / np.tile(self.leverages, 2), table, rep_notional)
+            ratio = self._ratios[key] = ratio.reshape(2, n_t)
+        return ratio
+
     def add(self, side, tier, entry, notional, ts_ns, table, rep_notional: float) -> None:
-        """Open cohorts (arrays broadcast together, ts_ns epoch ns scalar or array); wallet per unit = entry / leverage (isolated)."""
+        """Open cohorts (arrays broadcast together, ts_ns epoch ns scalar or array; notional USDT at birth).
+
+        Wallet per unit = entry / leverage (isolated). The book first decays to the newest birth; a cohort
+        born before that has decayed from its own birth."""
         side, tier, entry, notional, birth = np.broadcast_arrays(
             np.asarray(side), np.asarray(tier), np.asarray(entry, float), np.asarray(notional, float),
             np.asarray(ts_ns, dtype=np.int64),
@@ -81,18 +237,28 @@ class CohortBook:
         k = len(side)
         if k == 0:
             return
+        self.advance(int(birth.max()))  # the book moves to the newest birth: all notionals at one time
+        tier = tier.astype(np.int64)
+        sidx = (side < 0).astype(np.int64)
+        age = (self.clock_ns - birth).astype(float)  # >= 0: cohorts born earlier have decayed since
+        weight = notional * np.exp(self._log_decay_per_ns[tier] * age) / self.multiplier[sidx, tier]
         wallet = entry / self.leverages[tier]
-        lp = compute_lp(side, entry, wallet, table, rep_notional)
+        lp = entry * self._fresh_lp_ratio(table, rep_notional)[sidx, tier]
+        lattice_k = self._lattice_index(lp)
         self._ensure(k)
         s = slice(self.n, self.n + k)
         self._side[s] = side
         self._tier[s] = tier
         self._entry[s] = entry
-        self._notional[s] = notional
+        self._weight[s] = weight
         self._wallet[s] = wallet
         self._lp[s] = lp
+        self._k[s] = lattice_k
         self._birth_ns[s] = birth
         self.n += k
+        self.growth_version += 1
+        if self._agg is not None and not self._agg.add(sidx, tier, weight, lp, lattice_k):
+            self._agg = None
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only rows where ``mask`` is true (compacts in place)."""
@@ -103,13 +269,7 @@ class CohortBook:
             arr = getattr(self, "_" + name)
             arr[:k] = arr[: self.n][mask]
         self.n = k
-
-    def decay(self, dt_ns: int, half_life_ns: np.ndarray) -> None:
-        """Multiply each cohort's notional by 0.5 ** (dt / half-life of its tier)."""
-        if self.n == 0 or dt_ns <= 0:
-            return
-        factor = np.power(0.5, dt_ns / np.asarray(half_life_ns, float))
-        self._notional[: self.n] *= factor[self.tier]
+        self._agg = None
 
     def consume(self, low: float, high: float, close: float, bar_start_ns: int) -> tuple[float, float]:
         """Remove cohorts the price traded through; returns removed (long, short) notional (USDT).
@@ -119,6 +279,9 @@ class CohortBook:
         bar's extreme may have happened before they existed.
         """
         if self.n == 0:
+            return 0.0, 0.0
+        agg = self._aggregates()
+        if low > agg.max_long_lp and high < agg.min_short_lp:  # close lies in [low, high]: nothing to test
             return 0.0, 0.0
         lp, side = self.lp, self.side
         old = self.birth_ns <= bar_start_ns
@@ -134,14 +297,18 @@ class CohortBook:
         return removed_long, removed_short
 
     def scale(self, factor: float, side: int | None = None) -> None:
-        """Multiply notional of all cohorts (or one side's) by ``factor``."""
-        if self.n == 0:
-            return
-        if side is None:
-            self._notional[: self.n] *= factor
-        else:
-            m = self.side == side
-            self._notional[: self.n][m] *= factor
+        """Multiply notional of all cohorts (or one side's) by ``factor`` (>= 0)."""
+        rows = slice(None) if side is None else (0 if side > 0 else 1)
+        if factor > 1:
+            self.growth_version += 1
+        if factor > 0:
+            self.multiplier[rows] *= factor
+            if self.multiplier.min() < _FOLD_BELOW:
+                self.fold()
+        elif self.n:  # closing everything: zero the rows, keep the multipliers usable
+            m = np.ones(self.n, bool) if side is None else self.side == side
+            self._weight[: self.n][m] = 0.0
+            self._agg = None
 
     def prune(self, min_notional: float) -> None:
         """Drop cohorts whose notional fell below ``min_notional`` USDT."""
@@ -150,16 +317,50 @@ class CohortBook:
 
     def total(self, side: int) -> float:
         """Open notional (USDT) of one side."""
-        return float(self.notional[self.side == side].sum()) if self.n else 0.0
+        if not self.n:
+            return 0.0
+        s = 0 if side > 0 else 1
+        return float(self._aggregates().by_tier[s] @ self.multiplier[s])
 
     def recompute_lp(self, table, rep_notional: float) -> None:
         """Recompute every cohort's liquidation price from its current wallet."""
         if self.n:
             self._lp[: self.n] = compute_lp(self.side, self.entry, self.wallet, table, rep_notional)
+            self._k[: self.n] = self._lattice_index(self.lp)
+            self._agg = None
+            self.growth_version += 1
 
-    def copy(self) -> "CohortBook":
-        other = CohortBook(self.leverages, capacity=max(self.n, 1))
-        for name in _FIELDS:
-            getattr(other, "_" + name)[: self.n] = getattr(self, name)
-        other.n = self.n
-        return other
+    # output ------------------------------------------------------------------------------------
+    def grid_lattice(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(long [tier, bucket], short [tier, bucket]) notional (USDT) on lattice buckets ``k0 .. k1 - 1``,
+        and per side the levels below/above those buckets (count, USDT) and the unliquidatable notional."""
+        n_t, n_b = len(self.leverages), k1 - k0
+        agg = self._aggregates()
+        a, b = max(k0 - agg.k_lo, 0), min(k1 - agg.k_lo, agg.nk)
+        lo_end, hi_start = min(max(k0 - agg.k_lo, 0), agg.nk), max(min(k1 - agg.k_lo, agg.nk), 0)
+        below, above, count = agg.prefix()
+        grids, out = [], {}
+        for s, name in ((0, "long"), (1, "short")):
+            m = self.multiplier[s]
+            g = np.zeros((n_t, n_b))
+            if a < b:
+                np.multiply(agg.grid[s, :, a:b], m[:, None], out=g[:, a + agg.k_lo - k0: b + agg.k_lo - k0])
+            grids.append(g)
+            out[name] = {
+                "below_count": int(count[s, lo_end]),
+                "below_notional_usd": float(below[s, :, lo_end] @ m),
+                "above_count": int(count[s, -1] - count[s, hi_start]),
+                "above_notional_usd": float(above[s, :, hi_start] @ m),
+                "unliquidatable_notional_usd": float(agg.nan_by_tier[s] @ m),
+            }
+        return grids[0], grids[1], out
+
+    def bucket_totals(self, k0: int, k1: int) -> np.ndarray:
+        """Notional (USDT) per [side index, lattice bucket k0 .. k1 - 1], all tiers together: bitwise the
+        tier sums of ``grid_lattice(k0, k1)`` (same products, same order of addition)."""
+        agg = self._aggregates()
+        out = np.zeros((2, k1 - k0))
+        a, b = max(k0 - agg.k_lo, 0), min(k1 - agg.k_lo, agg.nk)
+        if a < b:
+            out[:, a + agg.k_lo - k0: b + agg.k_lo - k0] = (agg.grid[:, :, a:b] * self.multiplier[:, :, None]).sum(axis=1)
+        return out
