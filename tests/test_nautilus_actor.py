@@ -231,3 +231,51 @@ def test_missing_open_interest_fails_with_clear_message(sample):
     with pytest.raises(OpenInterestMissingError, match="no OpenInterest for BTCUSDT-PERP.BINANCE after 8 bars"):
         engine.run()
     engine.dispose()
+
+
+@pytest.mark.parametrize("kw", [
+    dict(ACTOR_KW, heatmap_every=0),
+    dict(model="a", proximity_bps=40.0, bucket_floor_usd=0.0, min_cluster_notional=0.0, min_cluster_share=0.05,
+         cooldown_bars=0, warmup_bars=96),
+])
+def test_skipping_quiet_bars_changes_no_event(sample, monkeypatch, kw):
+    """The actor skips the cluster work on bars whose proximity range lies in a 'quiet interval'. Forcing
+    the full work on every bar (no quiet interval ever) must publish exactly the same events."""
+    import liq_signals.nautilus.actor as actor_module
+
+    frames, bars, oi, funding = sample
+
+    def run():
+        actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **kw))
+        engine = _engine(bars, oi, funding, actor)
+        engine.run()
+        events = [e.to_row() for e in actor.events]
+        skipped = actor.quiet_bars
+        engine.dispose()
+        return events, skipped
+
+    fast, skipped = run()
+    monkeypatch.setattr(actor_module, "quiet_interval", lambda *a, **k: None)
+    full, none_skipped = run()
+    assert none_skipped == 0 and skipped > 50  # the shortcut is really taken ...
+    assert len(fast) > 10 and fast == full  # ... and changes nothing
+
+
+def test_quiet_interval_treats_bands_at_the_window_edge_and_large_bands_as_reachable():
+    from liq_signals.engine.snapshot import cluster_table
+    from liq_signals.nautilus.tracker import quiet_interval
+
+    edges = np.arange(90.0, 111.0)  # buckets of 1 USDT from 90 to 110
+    by = np.zeros(20)
+    by[[0, 1]] = 5.0  # 90-92: small, but touches the window's low edge (more of it may lie below)
+    by[4] = 5.0  # 94-95: small
+    by[7] = 50.0  # 97-98: large
+    by[13] = 5.0  # 103-104: small
+    by[16] = 50.0  # 106-107: large
+    tables = {"long": cluster_table("long", by, edges), "short": cluster_table("short", np.zeros(20), edges)}
+    assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (98.0, 106.0)
+    by[7] = 0.0
+    tables["long"] = cluster_table("long", by, edges)
+    assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (92.0, 106.0)  # the edge band bounds it
+    assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.01) == (95.0, 103.0)  # shares can grow: all count
+    assert quiet_interval(tables, 90.0, 110.0, 106.5, 10.0, 0.0) is None  # a large band holds the price

@@ -328,26 +328,11 @@ class LiquidationEngine:
     @property
     def growth_version(self) -> int | None:
         """Changes whenever a bucket of the single model may have grown; while it stays the same, every
-        bucket's notional only shrinks (see ``CohortBook.growth_version``). None for the ensemble."""
+        bucket's notional only shrinks (see ``CohortBook.growth_version``): clusters can only shrink, split
+        or vanish. None for the ensemble (its blend is renormalised)."""
         if self.config.model == "ensemble":
             return None
         return self.models[self.config.model].book.growth_version
-
-    def bucket_totals_near(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
-        """(long, short) of ``bucket_totals`` restricted to the window's buckets overlapping [low, high]
-        (USDT; one extra bucket each side) — the same values, computed on those buckets only."""
-        (k0, k1), _ = self._window_edges()
-        if self.config.model == "ensemble":
-            edges, long, short = self.bucket_totals()
-            a = max(int(np.searchsorted(edges, low, "right")) - 2, 0)
-            b = int(np.searchsorted(edges, high, "left")) + 1
-            return long[a:b], short[a:b]
-        g = self._grid
-        a, b = max(g.index_below(low) - 1, k0), min(g.index_below(high) + 2, k1)
-        if a >= b:
-            return np.zeros(0), np.zeros(0)
-        totals = self.models[self.config.model].book.bucket_totals(a, b)
-        return totals[0], totals[1]
 
     def _window_edges(self) -> tuple[tuple[int, int], np.ndarray]:
         """Lattice range (k0, k1) and edges (USDT) covering the last close ± ``grid_range_fraction``

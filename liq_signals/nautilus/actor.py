@@ -48,7 +48,7 @@ from liq_signals.errors import ConfigError, LiqSignalsError
 from liq_signals.nautilus.data_types import FundingRate, OpenInterest
 from liq_signals.nautilus.indicator import LiquidationClusterIndicator
 from liq_signals.nautilus.proximity import LiquidationProximity
-from liq_signals.nautilus.tracker import ProximityTracker
+from liq_signals.nautilus.tracker import ProximityTracker, quiet_interval
 
 
 class OpenInterestMissingError(LiqSignalsError):
@@ -132,6 +132,10 @@ class LiquidationSignalActor(Actor):
         self._reset_records()
 
     def _reset_records(self) -> None:
+        # (engine growth version, low, high): prices (USDT) around which no band can qualify (see
+        # tracker.quiet_interval); bars whose proximity range lies inside it skip the cluster work
+        self._quiet: tuple[int, float, float] | None = None
+        self.quiet_bars = 0  # bars that skipped the cluster work
         self.bars_seen = 0
         self.oi_seen = 0
         self.funding_seen = 0
@@ -198,20 +202,24 @@ class LiquidationSignalActor(Actor):
             self._record_snapshot()
         close = bar.close.as_double()
         tracker = self.tracker
-        if tracker.active["long"] is None and tracker.active["short"] is None \
-                and not self.indicator.has_cluster_within(close, tracker.proximity_bps):
-            tracker.idle()  # nothing near and nothing active: no event possible
-            return
-        events = tracker.step(
-            bar.ts_event,
-            bar.high.as_double(),
-            bar.low.as_double(),
-            close,
-            self.indicator.cluster_tables(),
-            warm=self.indicator.initialized,
-        )
+        version = self.indicator.engine.growth_version
+        if self._quiet is not None and self._quiet[0] == version and tracker.active["long"] is None \
+                and tracker.active["short"] is None:
+            reach = tracker.proximity_bps / 1e4
+            if close * (1.0 - reach) * (1.0 - 1e-9) > self._quiet[1] and close * (1.0 + reach) * (1.0 + 1e-9) < self._quiet[2]:
+                tracker.idle()  # no band that could qualify is in reach: no event possible
+                self.quiet_bars += 1
+                return
+        tables = self.indicator.cluster_tables()
+        events = tracker.step(bar.ts_event, bar.high.as_double(), bar.low.as_double(), close, tables,
+                              warm=self.indicator.initialized)
         for ev in events:
             self._publish(ev)
+        self._quiet = None
+        if version is not None:
+            low, high = self.indicator.window_bounds()
+            quiet = quiet_interval(tables, low, high, close, tracker.min_notional, tracker.min_share)
+            self._quiet = None if quiet is None else (version, *quiet)
 
     # outputs -----------------------------------------------------------------------------------
     def _publish(self, ev) -> None:

@@ -68,7 +68,6 @@ class LiquidationClusterIndicator(Indicator):
         self._clusters: list[Cluster] | None = None
         self._tables: dict[str, ClusterTable] | None = None
         self._totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._free_interval: tuple[int, float, float] | None = None  # (growth version, low, high) USDT
 
     # inputs ------------------------------------------------------------------------------------
     def handle_bar(self, bar: Bar) -> None:
@@ -121,7 +120,7 @@ class LiquidationClusterIndicator(Indicator):
 
     def cluster_tables(self) -> dict[str, ClusterTable]:
         """{'long': ..., 'short': ...}: the same clusters as ``clusters()`` as arrays, computed from the
-        engine's bucket totals without building a snapshot (the actor's per-bar form)."""
+        engine's bucket totals without building a snapshot (the actor's per-bar form; bitwise equal)."""
         if self._tables is None:
             edges, long, short = self._bucket_totals()
             floor = self.bucket_floor_usd
@@ -129,33 +128,10 @@ class LiquidationClusterIndicator(Indicator):
                             "short": cluster_table("short", short, edges, floor_usd=floor)}
         return self._tables
 
-    def has_cluster_within(self, price: float, bps: float) -> bool:
-        """False only when no cluster (after the floor) can be within ``bps`` basis points of ``price`` (USDT).
-
-        Exact but cheap: after a full look it remembers the member-free price interval around the price;
-        while the engine's ``growth_version`` is unchanged buckets only shrink, so members cannot appear
-        and a range inside that interval needs no look at all."""
-        lo, hi = price * (1.0 - bps / 1e4), price * (1.0 + bps / 1e4)
-        version = self.engine.growth_version
-        free = self._free_interval
-        if version is not None and free is not None and free[0] == version \
-                and lo * (1.0 - 1e-9) > free[1] and hi * (1.0 + 1e-9) < free[2]:
-            return False
-        edges, long, short = self._bucket_totals()
-        floor = self.bucket_floor_usd
-        member = ((long > 0) & (long >= floor)) | ((short > 0) & (short >= floor))
-        idx = member.nonzero()[0]
-        bottom, top = edges[idx], edges[idx + 1]
-        if ((bottom <= price) & (top > price)).any():
-            self._free_interval = None
-        else:
-            under, over = top[top <= price], bottom[bottom > price]
-            self._free_interval = (version, float(under.max()) if len(under) else float(edges[0]),
-                                   float(over.min()) if len(over) else float(edges[-1]))
-        # buckets overlapping [lo, hi], one more each side
-        a = max(int(np.searchsorted(edges, lo, "right")) - 2, 0)
-        b = int(np.searchsorted(edges, hi, "left")) + 1
-        return bool(member[a:b].any())
+    def window_bounds(self) -> tuple[float, float]:
+        """Lowest and highest edge (USDT) of the grid window the current clusters were found in."""
+        edges = self._bucket_totals()[0]
+        return float(edges[0]), float(edges[-1])
 
     def _bucket_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._totals is None:
@@ -181,4 +157,3 @@ class LiquidationClusterIndicator(Indicator):
         self._clusters = None
         self._tables = None
         self._totals = None
-        self._free_interval = None

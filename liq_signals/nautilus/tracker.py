@@ -98,6 +98,39 @@ def _nearest_in_table(t: ClusterTable, side: str, price: float, min_notional: fl
     return Band(side, low, high, float(n[c]), distance_bps(price, low, high))
 
 
+def quiet_interval(tables, edges_low: float, edges_high: float, price: float, min_notional: float,
+                   min_share: float) -> tuple[float, float] | None:
+    """The widest price interval (USDT) around ``price`` holding no band that could ever qualify, or None.
+
+    Valid while the clusters can only shrink, split or vanish (engine ``growth_version`` unchanged) and
+    for any later price inside it: a band 'could qualify' when it has ``min_notional`` now (its notional
+    only falls), when ``min_share`` > 0 (a share can rise as others vanish), or when it touches the grid
+    window's edge ``edges_low`` / ``edges_high`` (a moved window may show more of it). The interval never
+    reaches past the window (bands outside it are unknown). None when such a band holds the price.
+    """
+    low, high = edges_low, edges_high
+    for t in tables.values():
+        n = len(t.notional_usd)
+        if not n:
+            continue
+        risky = t.notional_usd >= min_notional
+        if min_share > 0:
+            risky[:] = True
+        risky[0] |= t.price_low[0] <= edges_low
+        risky[-1] |= t.price_high[-1] >= edges_high
+        if not risky.any():
+            continue
+        lo, hi = t.price_low[risky], t.price_high[risky]
+        if ((lo <= price) & (hi > price)).any():
+            return None
+        under, over = hi[hi <= price], lo[lo > price]
+        if len(under):
+            low = max(low, float(under.max()))
+        if len(over):
+            high = min(high, float(over.min()))
+    return low, high
+
+
 class ProximityTracker:
     """Per-side proximity state (see module doc). Thresholds: bps, USDT, fraction in [0, 1], bars."""
 
