@@ -279,3 +279,17 @@ def test_quiet_interval_treats_bands_at_the_window_edge_and_large_bands_as_reach
     assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (92.0, 106.0)  # the edge band bounds it
     assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.01) == (95.0, 103.0)  # shares can grow: all count
     assert quiet_interval(tables, 90.0, 110.0, 106.5, 10.0, 0.0) is None  # a large band holds the price
+
+
+def test_published_events_persist_to_the_configured_catalog(sample, tmp_path):
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    frames, bars, oi, funding = sample
+    kw = dict(ACTOR_KW, heatmap_every=0, catalog_path=str(tmp_path / "events"))
+    actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **kw))
+    engine = _engine(bars[:1500], oi, funding, actor)
+    engine.run()
+    published = [e.to_row() for e in actor.events]
+    engine.dispose()
+    back = ParquetDataCatalog(str(tmp_path / "events")).query(LiquidationProximity)
+    assert len(published) > 5 and [getattr(b, "data", b).to_row() for b in back] == published

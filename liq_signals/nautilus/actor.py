@@ -74,6 +74,8 @@ class LiquidationSignalActorConfig(ActorConfig, frozen=True):
     ``warmup_bars``: bars before events are emitted. ``engine``: further ``EngineConfig`` fields
     (e.g. ``{"bucket_width": 50, "min_history_hours": 24}``). ``heatmap_every``: record the engine's
     snapshot at bars whose close is a multiple of ``heatmap_every`` bar intervals since the epoch (0 = off).
+    ``catalog_path``: when set, the published ``LiquidationProximity`` events are written to this
+    ``ParquetDataCatalog`` when the actor stops (query them with ``catalog.query(LiquidationProximity)``).
     """
 
     instrument_id: InstrumentId
@@ -91,6 +93,7 @@ class LiquidationSignalActorConfig(ActorConfig, frozen=True):
     require_open_interest: bool = True
     open_interest_client_id: str | None = None
     open_interest_timeout_bars: PositiveInt = 96
+    catalog_path: str | None = None
 
     def __post_init__(self) -> None:
         if str(self.model).lower() not in MODELS:
@@ -165,6 +168,10 @@ class LiquidationSignalActor(Actor):
 
     def on_stop(self) -> None:
         self.unsubscribe_bars(self.config.bar_type)
+        if self.config.catalog_path and self.events:
+            from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+            ParquetDataCatalog(self.config.catalog_path).write_data(self.events)
 
     def on_reset(self) -> None:
         self.indicator.reset()

@@ -199,6 +199,8 @@ def actor_config(spec: RunSpec):
 
     params = dict(spec.settings.get("actor") or {})
     params.setdefault("heatmap_every", 4)
+    if params.get("catalog_path"):  # relative to the config file, like `catalog`
+        params["catalog_path"] = str((spec.source.parent / params["catalog_path"]).resolve())
     try:
         iid = InstrumentId.from_str(spec.settings["instrument"])
         bar_type = BarType.from_str(spec.settings["bar_type"])
