@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "levels",
     "heatmap",
     "validate",
+    "study_priors",
     "compare_models",
 ]
 

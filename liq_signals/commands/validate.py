@@ -12,11 +12,15 @@ At each snapshot time t0 (every EVERY from START to END, UTC) the engine, fed on
 
 --proxy oi-drop replaces recordings by open-interest drops (price falling -> longs), labelled PROXY.
 
+--set FIELD=VALUE (repeatable) changes one EngineConfig field for this run, e.g. the leverage mix (--set tier_weights=0.1,0.2,0.3,0.2,0.2), the decay (--set tier_half_life_hours=168,84,36,12,6) or the side attribution (--set side_attribution=even); the outputs record the overrides and the priors used.
+
 Examples:
 
   liq-signals validate --db liq.duckdb --symbol HYPEUSDT --start "2025-10-25 17:50" --end "2025-10-25 18:35" --model all --horizons 15m,30m --every 5m
 
   liq-signals validate --db liq.duckdb --symbol BTCUSDT --start 2023-12-10 --end "2023-12-11 03:00" --proxy oi-drop --horizons 1h --min-events 1 --json
+
+  liq-signals validate --db liq.duckdb --symbol HYPEUSDT --start "2025-10-25 17:50" --end "2025-10-25 18:35" --model a --horizons 15m,30m --every 5m --warmup 3d --set side_attribution=even
 """
 
 
@@ -41,6 +45,8 @@ def register(app: typer.Typer) -> None:
         warmup: str = typer.Option("7d", "--warmup", help="History fed to the engine before START (e.g. 3d)."),
         baseline_draws: int = typer.Option(200, "--baseline-draws", help="Random baseline draws per window."),
         seed: int = typer.Option(0, "--seed", help="Seed of the random baseline."),
+        sets: list[str] = typer.Option(None, "--set", help="FIELD=VALUE: override an EngineConfig field "
+                                       "(repeatable), e.g. tier_weights=0.1,0.2,0.3,0.2,0.2."),
         json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
         out: Path = typer.Option(None, "--out", help="Write metrics.csv, snapshots.csv, report.html here."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar."),
@@ -49,6 +55,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from liq_signals.commands.progress import progress_bar
+        from liq_signals.engine import overrides as ov
         from liq_signals.validate import report as rp
         from liq_signals.validate.run import MODEL_CHOICES, ValidateConfig, run_validation
 
@@ -57,7 +64,7 @@ def register(app: typer.Typer) -> None:
             db_path=str(db), symbol=symbol, start=start, end=end, models=models,
             horizons=tuple(h for h in horizons.split(",")), every=every, top_k=top_k, min_events=min_events,
             proxy=proxy, seed=seed, baseline_draws=baseline_draws, warmup=warmup, zones=zones,
-            bucket_bps=bucket_bps, proxy_min_drop=proxy_min_drop,
+            bucket_bps=bucket_bps, proxy_min_drop=proxy_min_drop, engine_overrides=tuple(sets or ()),
         )
         n_steps = len(cfg.snapshot_times()) * len(models)
         with progress_bar(quiet or json_out) as p:
@@ -82,6 +89,8 @@ def register(app: typer.Typer) -> None:
                 for h, d in res.skipped.items():
                     console.print(f"{m} {h}: " + ", ".join(f"{k} {v}" for k, v in d.items()), highlight=False)
         console.print(f"baseline: {result.baseline}", highlight=False)
+        if cfg.engine_overrides:
+            console.print(f"engine overrides: {ov.override_text(cfg.engine_overrides)}", highlight=False)
         for n in result.notes + [n for res in result.results.values() for n in res.notes]:
             console.print(f"note: {n}", highlight=False)
         for pth in paths:

@@ -24,6 +24,7 @@ from liq_signals.engine.snapshot import LevelSnapshot
 from liq_signals.errors import ConfigError, LiqSignalsError
 
 MODELS = ("a", "b", "c", "ensemble")
+SIDE_ATTRIBUTIONS = ("taker", "even")
 NS_PER_DAY = 24 * NS_PER_HOUR
 
 # kind ranks: the order in which observations sharing a timestamp are applied
@@ -41,8 +42,16 @@ class EngineConfig:
 
     Prices USDT, notionals USDT, durations in hours. ``tiers`` are leverages (x); ``tier_weights`` split
     new notional across them (normalised); ``tier_half_life_hours`` decays each tier's open notional
-    (higher leverage should decay faster). ``representative_notional_usd`` is the size of the single
-    position whose bracket sets each cohort's liquidation price. ``ensemble_weights`` = (a, b, c).
+    (higher leverage decays faster). ``side_attribution``: 'taker' (new open interest split long/short by
+    the taker buy share, models a/b) or 'even' (1/2 : 1/2). ``representative_notional_usd`` is the size of
+    the single position whose bracket sets each cohort's liquidation price. ``ensemble_weights`` = (a, b, c).
+
+    Where the prior defaults come from: ``tier_weights`` (0.10, 0.20, 0.30, 0.20, 0.20) over 5/10/25/50/100x
+    and ``tier_half_life_hours`` (672, 336, 144, 48, 24) were chosen by ``liq-signals study-priors`` on the
+    BTCUSDT 2023-11-15 → 12-03 window (oi-drop proxy) out of 24 candidates, replacing (0.25, 0.30, 0.25, 0.12,
+    0.08) and (336, 168, 72, 24, 12); ``side_attribution='taker'`` was kept ('even' did not score higher).
+    The later windows (BTCUSDT 2023-12-04 → 12-12, HYPEUSDT 2025-10-25 recordings) are the evidence; see
+    docs/priors-study.md. ``representative_notional_usd`` and ``ensemble_weights`` were not studied.
     Buckets: ``bucket_mode`` 'bps' (log buckets of ``bucket_bps``; the default, right for any price level)
     or 'fixed' (``bucket_width`` USDT, a multiple of ``tick_size``); the grid spans the price
     ± ``grid_range_fraction``. ``input_lookback_hours``: a model with no input this recent drops out (noted). ``min_history_hours``:
@@ -52,8 +61,8 @@ class EngineConfig:
     symbol: str = "BTCUSDT"
     model: str = "a"
     tiers: tuple = (5.0, 10.0, 25.0, 50.0, 100.0)
-    tier_weights: tuple = (0.25, 0.30, 0.25, 0.12, 0.08)
-    tier_half_life_hours: tuple = (336.0, 168.0, 72.0, 24.0, 12.0)
+    tier_weights: tuple = (0.10, 0.20, 0.30, 0.20, 0.20)  # chosen by study-priors (docs/priors-study.md)
+    tier_half_life_hours: tuple = (672.0, 336.0, 144.0, 48.0, 24.0)  # idem
     representative_notional_usd: float = 10_000.0
     brackets_path: str | None = None
     bucket_mode: str = "bps"
@@ -69,6 +78,7 @@ class EngineConfig:
     trade_portion: float | None = None
     prune_below_usd: float = 1.0
     use_mark_price: bool = True
+    side_attribution: str = "taker"
 
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, str) or not self.symbol.strip():
@@ -115,6 +125,9 @@ class EngineConfig:
             raise ConfigError(f"trade_portion must be in (0, 1], got {self.trade_portion!r}")
         if not (isinstance(self.prune_below_usd, (int, float)) and self.prune_below_usd >= 0):
             raise ConfigError(f"prune_below_usd must be >= 0, got {self.prune_below_usd!r}")
+        if self.side_attribution not in SIDE_ATTRIBUTIONS:
+            raise ConfigError(f"side_attribution must be one of {', '.join(SIDE_ATTRIBUTIONS)}, "
+                              f"got {self.side_attribution!r}")
         self.grid()  # validates bucket_mode / bucket_width / bucket_bps / tick_size
 
     def grid(self) -> PriceGrid:

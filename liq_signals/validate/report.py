@@ -8,6 +8,10 @@ JSON shape — one model::
                  "spearman", "n_spearman", "n_events", "n_zones", ...}}},
      "skipped": {horizon: {reason: n, "scored": n, "snapshots": n}}, "settings": {...}, "notes": [...]}
 
+``settings`` records the run's options, ``engine_overrides`` ({field: value} given with ``--set``, {} for
+the defaults) and ``engine_priors`` (the tier, leverage-mix, decay, size, side-attribution and ensemble values
+the engine actually used).
+
 ``--model all`` (several models)::
 
     {"symbol", "model": "all", "proxy", "ground_truth", "baseline", "settings", "notes",
@@ -26,7 +30,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from liq_signals.engine import overrides as ov
 from liq_signals.validate.run import ValidationResult
+
+
+def json_ready(v):
+    """``v`` with NaN/inf -> None, tuples -> lists, numpy scalars -> Python (for ``json.dumps``)."""
+    return _clean(v)
 
 
 def _clean(v):
@@ -41,12 +51,23 @@ def _clean(v):
     return v
 
 
+PRIOR_FIELDS = ("tier_weights", "tier_half_life_hours", "representative_notional_usd", "side_attribution",
+                "ensemble_weights")
+
+
+def engine_priors(r: ValidationResult) -> dict:
+    """The engine's prior values this run used (defaults + overrides): tiers and the PRIOR_FIELDS."""
+    ecfg = r.config.engine_config(r.config.models[0])
+    return {n: getattr(ecfg, n) for n in ("tiers", *PRIOR_FIELDS)}
+
+
 def _settings(r: ValidationResult) -> dict:
     c = r.config
     return {"start": c.start.isoformat(), "end": c.end.isoformat(), "every": c.every, "horizons": list(c.horizons),
             "top_k": c.top_k, "top_k_per": "side", "zones": c.zones, "bucket_bps": c.bucket_bps,
             "min_events": c.min_events, "seed": c.seed, "baseline_draws": c.baseline_draws, "warmup": c.warmup,
-            "proxy": c.proxy, "proxy_min_drop": c.proxy_min_drop if c.proxy else None}
+            "proxy": c.proxy, "proxy_min_drop": c.proxy_min_drop if c.proxy else None,
+            "engine_overrides": ov.format_overrides(c.engine_overrides), "engine_priors": engine_priors(r)}
 
 
 def model_object(r: ValidationResult, model: str) -> dict:
@@ -74,16 +95,20 @@ def to_json(r: ValidationResult) -> str:
 
 
 def metrics_frame(r: ValidationResult) -> pd.DataFrame:
-    """One row per model × horizon × side (not-scored models: one row with the reason)."""
+    """One row per model × horizon × side (not-scored models: one row with the reason); the column
+    ``engine_overrides`` holds the run's ``--set`` items ('' for the defaults)."""
     rows = []
+    sets = ov.override_text(r.config.engine_overrides)
     for m, res in r.results.items():
         if not res.scored:
-            rows.append({"model": m, "scored": False, "reason": res.reason, "proxy": r.is_proxy})
+            rows.append({"model": m, "scored": False, "reason": res.reason, "proxy": r.is_proxy,
+                         "engine_overrides": sets})
             continue
         for h, sides in res.metrics.items():
             for s, d in sides.items():
                 lo, hi = d["precision_wilson95"]
-                row = {"model": m, "scored": True, "reason": "", "proxy": r.is_proxy, "horizon": h, "side": s}
+                row = {"model": m, "scored": True, "reason": "", "proxy": r.is_proxy, "engine_overrides": sets,
+                       "horizon": h, "side": s}
                 row.update({k: v for k, v in d.items() if k != "precision_wilson95"})
                 row.update(wilson95_low=lo, wilson95_high=hi, **{f"skipped_{k}": v for k, v in res.skipped[h].items()})
                 rows.append(row)
@@ -154,6 +179,10 @@ def render_html(r: ValidationResult) -> str:
             for h, d in res.skipped.items():
                 skips.append(f"<li>{e(m)} {e(h)}: " + ", ".join(f"{e(k)} {v}" for k, v in d.items()) + "</li>")
     notes = "".join(f"<li>{e(n)}</li>" for n in r.notes + [n for res in r.results.values() for n in res.notes])
+    sets = ov.override_text(c.engine_overrides)
+    priors = "; ".join(f"{k} = {v}" for k, v in engine_priors(r).items())
+    engine = (f"Engine overrides (--set): <code>{e(sets)}</code>" if sets else "Engine: default priors") \
+        + f".<br>Priors used: {e(priors)}."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:1.5em}}table{{border-collapse:collapse}}
@@ -162,7 +191,8 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#e
 <body><h1>{e(title)}</h1>{banner}
 <p>Ground truth: {e(r.ground_truth)}.<br>Baseline: {e(r.baseline)}.<br>
 Zones: top {c.top_k} {e(c.zones)} per side; snapshots every {e(c.every)}; windows with fewer than
-{c.min_events} events skipped. Wilson intervals treat zones as independent trials (overlapping windows make them optimistic).</p>
+{c.min_events} events skipped. Wilson intervals treat zones as independent trials (overlapping windows make them optimistic).<br>
+{engine}</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Windows scored / skipped</h2><ul>{''.join(skips)}</ul>
 <h2>Notes</h2><ul>{notes}</ul>

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from liq_signals.engine import overrides as ov
 from liq_signals.errors import ConfigError, LiqSignalsError
 from liq_signals.validate import baseline as bl
 from liq_signals.validate import coverage as cov
@@ -41,6 +42,9 @@ BASELINE_DESCRIPTION = (
     "pooled), sign uniform; mean over {draws} seeded draws (seed {seed})"
 )
 PROXY_LABEL = "PROXY (oi-drop): realized liquidations estimated from open-interest drops, not recorded events"
+
+RESERVED_ENGINE_FIELDS = {"symbol": "--symbol", "model": "--model", "bucket_mode": "--bucket-bps (always bps)",
+                          "bucket_bps": "--bucket-bps"}
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
 
@@ -70,6 +74,9 @@ class ValidateConfig:
 
     ``zones``: 'buckets' (top-k engine buckets per side, width ``bucket_bps`` bps) or 'clusters' (top-k
     engine clusters per side). ``proxy``: None or 'oi-drop'. ``baseline_draws``: random draws per window.
+    ``engine_overrides``: ``EngineConfig`` fields to change for this run — ``FIELD=VALUE`` strings, a
+    mapping or ``(field, value)`` pairs (``liq_signals.engine.overrides``); stored as checked pairs. The
+    fields validate sets itself (symbol, model, bucket_mode, bucket_bps) cannot be overridden.
     """
 
     db_path: str
@@ -88,6 +95,7 @@ class ValidateConfig:
     zones: str = "buckets"
     bucket_bps: float = 10.0
     proxy_min_drop: float = px.DEFAULT_MIN_DROP
+    engine_overrides: tuple = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "symbol", str(self.symbol).strip().upper())
@@ -122,6 +130,17 @@ class ValidateConfig:
             raise ConfigError(f"bucket_bps must be > 0, got {self.bucket_bps!r}")
         if not (0 < self.proxy_min_drop < 1):
             raise ConfigError(f"proxy_min_drop must be a fraction in (0, 1), got {self.proxy_min_drop!r}")
+        overrides = ov.normalise_overrides(self.engine_overrides)
+        for name, _ in overrides:
+            if name in RESERVED_ENGINE_FIELDS:
+                raise ConfigError(f"--set {name}: set by validate itself; use {RESERVED_ENGINE_FIELDS[name]}")
+        object.__setattr__(self, "engine_overrides", overrides)
+        self.engine_config(self.models[0])  # checks the override values
+
+    def engine_config(self, model: str):
+        """The ``EngineConfig`` this run builds for ``model``: defaults + ``engine_overrides``."""
+        return ov.apply_overrides(self.engine_overrides, symbol=self.symbol, model=model, bucket_mode="bps",
+                                  bucket_bps=self.bucket_bps)
 
     def horizon_deltas(self) -> dict[str, pd.Timedelta]:
         return {h: parse_duration(h, "horizons") for h in self.horizons}
@@ -266,7 +285,7 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
     """Run every requested model over the snapshot times; ``progress`` is an optional callable() per step."""
     from liq_signals.data import db as dbmod
     from liq_signals.data.query import load_market_inputs
-    from liq_signals.engine.engine import EngineConfig, LiquidationEngine
+    from liq_signals.engine.engine import LiquidationEngine
 
     hz = cfg.horizon_deltas()
     max_h = max(hz.values())
@@ -310,7 +329,7 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
         if reason is not None:
             results[model] = ModelResult(model, scored=False, reason=reason, snapshots=len(times))
             continue
-        ecfg = EngineConfig(symbol=cfg.symbol, model=model, bucket_mode="bps", bucket_bps=cfg.bucket_bps)
+        ecfg = cfg.engine_config(model)
         stepper = EngineStepper(LiquidationEngine(ecfg), inputs)
         res = ModelResult(model, scored=True, snapshots=len(times))
         uninitialized = 0
@@ -369,13 +388,17 @@ def _window_status(intervals, t0, t1, has_inputs, zones) -> str | None:
 def _score_into(row: dict, zones, events, p0, lo, hi, rng, draws) -> None:
     scores = mt.score_snapshot(zones, events, lo, hi)
     base = bl.baseline_scores(zones, events, p0, rng, draws)
+    dist_bps = bl.relative_distances(zones, p0) * 1e4
+    sides = zones["side"].to_numpy()
     for s in SIDES_ALL:
         sc = scores[s]
+        d = dist_bps if s == "all" else dist_bps[sides == s]
         row.update({
             f"{s}_zones": sc.n_zones, f"{s}_hits": sc.hits, f"{s}_base_hits": base[s][0],
             f"{s}_captured_usd": sc.captured_usd, f"{s}_base_captured_usd": base[s][1],
             f"{s}_realized_usd": sc.realized_usd, f"{s}_events": sc.n_events,
             f"{s}_spearman": sc.spearman, f"{s}_touched": sc.n_touched,
+            f"{s}_distance_bps": float(np.median(d)) if len(d) else math.nan,
         })
 
 
@@ -388,6 +411,8 @@ def aggregate(rows: list, horizons, n_times: int) -> tuple[dict, dict]:
 
     ``n_events``/``n_zones`` are sums over scored windows (an event inside two overlapping windows counts
     twice); ``realized_notional_usd`` likewise. Distinct events are ``ModelResult.events``.
+    ``zone_distance_bps``: median over scored windows of each window's median zone distance from price
+    (|centre / p0 - 1| in basis points) — where the model's top-k zones sit.
     """
     df = pd.DataFrame(rows)
     metrics, skipped = {}, {}
@@ -408,6 +433,7 @@ def aggregate(rows: list, horizons, n_times: int) -> tuple[dict, dict]:
             cap, bcap = float(sc[f"{s}_captured_usd"].sum()), float(sc[f"{s}_base_captured_usd"].sum())
             real = float(sc[f"{s}_realized_usd"].sum())
             rho = sc[f"{s}_spearman"].to_numpy(float)
+            dist = sc[f"{s}_distance_bps"].to_numpy(float)
             p, bp = _ratio(hits, zones), _ratio(bhits, zones)
             r, br = _ratio(cap, real), _ratio(bcap, real)
             lo, hi = mt.wilson_interval(int(hits), int(zones))
@@ -420,6 +446,7 @@ def aggregate(rows: list, horizons, n_times: int) -> tuple[dict, dict]:
                 "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else math.nan,
                 "n_spearman": int(np.isfinite(rho).sum()),
                 "n_events": int(sc[f"{s}_events"].sum()), "n_zones": int(zones), "n_windows": len(sc),
+                "zone_distance_bps": float(np.nanmedian(dist)) if np.isfinite(dist).any() else math.nan,
             }
     return metrics, skipped
 
@@ -429,4 +456,4 @@ def _empty_side() -> dict:
     return {"precision_at_k": nan, "baseline_precision_at_k": nan, "lift": nan, "precision_wilson95": [nan, nan],
             "zones_hit": 0, "notional_recall": nan, "baseline_notional_recall": nan, "recall_lift": nan,
             "realized_notional_usd": 0.0, "spearman": nan, "n_spearman": 0, "n_events": 0, "n_zones": 0,
-            "n_windows": 0}
+            "n_windows": 0, "zone_distance_bps": nan}

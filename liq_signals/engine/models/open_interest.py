@@ -9,7 +9,8 @@ Each pair of consecutive open-interest observations (at their *observed* times) 
 - **Long/short split** = taker buy share of the interval. Preferred: the metrics row's
   ``sum_taker_long_short_vol_ratio`` r (taker buy / sell volume over exactly that 5-minute interval),
   share = r / (1 + r). Else the taker_buy_volume / volume of the bars closed since the previous OI
-  observation (or the latest bar when none closed in between), else 1/2.
+  observation (or the latest bar when none closed in between), else 1/2. ``side_attribution='even'``
+  (``EngineConfig``) ignores the taker flow and splits every opening 1/2 : 1/2.
 - The notional of each side is spread over the leverage tiers by the configured weights (it sums to the
   side's notional — never added once per tier).
 - ΔOI < 0 closes the fraction |ΔOI| / OI_prev of every open cohort (each open contract equally likely to
@@ -42,6 +43,9 @@ class OpenInterestModel(CohortModel):
         self.oi_value_usd: float | None = None
 
     def _long_share(self, taker_ratio: float | None) -> float:
+        """Share (0..1) of new notional opened as longs; ``side_attribution='even'`` always gives 1/2."""
+        if self.config.side_attribution == "even":
+            return 0.5
         if taker_ratio is not None and math.isfinite(taker_ratio) and taker_ratio >= 0:
             return taker_ratio / (1.0 + taker_ratio)
         if self._taker_vol > 0:
