@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from liq_signals.report.screenshot import (
     BrowserUnavailable,

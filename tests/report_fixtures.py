@@ -50,7 +50,6 @@ def synth_heatmap(bars: pd.DataFrame, every: int = 4, share: float = 0.05, model
     for mi, model in enumerate(models):
         ep_all = bars["close"].to_numpy()
         notional_all = bars["volume"].to_numpy() * ep_all * share
-        levels = []  # arrays: side(+1/-1), tier, lp, notional
         side_l, tier_l, lp_l, n_l = [], [], [], []
         rows = []
         for i in range(len(bars)):
