@@ -64,6 +64,9 @@ def test_outputs_written(runs):
     s = json.loads((r.run_dir / "summary.json").read_text())
     assert s["bars"] == 29 * 96  # 2023-11-14 00:00 → 2023-12-12 23:45 closes, 15-minute bars
     assert s["orders"] > 0 and s["fills"] > 0 and s["signals_published"] > 0
+    # pnl_total (ending balance - configured starting balance) agrees with Nautilus's own portfolio analysis
+    stats = json.loads((r.run_dir / "stats.json").read_text())
+    assert s["pnl_total"] == pytest.approx(stats["pnls"]["PnL (total)"], abs=1e-6)
     bars = pd.read_parquet(r.run_dir / "bars.parquet")
     assert list(bars.columns) == ["ts", "open", "high", "low", "close", "volume"] and len(bars) == s["bars"]
     fc = s["flush_check"]

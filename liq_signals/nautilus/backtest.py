@@ -55,6 +55,8 @@ class BacktestDataError(LiqSignalsError):
 # --------------------------------------------------------------------------------------------- config
 
 
+DEFAULT_STARTING_BALANCE = "100000 USDT"
+
 @dataclass(frozen=True)
 class RunSpec:
     """One resolved run: ``id``, the merged settings and the config file it came from."""
@@ -263,7 +265,7 @@ def run_config(spec: RunSpec):
                 oms_type=venue.get("oms_type", "NETTING"),
                 account_type="MARGIN",
                 base_currency=None,
-                starting_balances=[venue.get("starting_balance", "100000 USDT")],
+                starting_balances=[venue.get("starting_balance", DEFAULT_STARTING_BALANCE)],
                 default_leverage=float(venue.get("leverage", 5.0)),
             )
         ],
@@ -433,7 +435,7 @@ def write_outputs(spec: RunSpec, engine, run_dir: Path, wall_seconds: float, cov
     }
     _write_json(run_dir / "run_config.json", run_cfg)
 
-    pnl_total = _pnl_total(analyzer, account)
+    pnl_total = _pnl_total(account, (s.get("venue") or {}).get("starting_balance", DEFAULT_STARTING_BALANCE))
     strategies = trader.strategies()
     summary = {
         "run_id": spec.id,
@@ -471,12 +473,15 @@ def _strategy_counters(strategy) -> dict:
     return out
 
 
-def _pnl_total(analyzer, account: pd.DataFrame) -> float | None:
-    """Realised PnL in the settlement currency (USDT) incl. commissions: last balance minus first."""
+def _pnl_total(account: pd.DataFrame, starting_balance: str) -> float | None:
+    """Realised PnL in the settlement currency (USDT) incl. commissions: last balance minus the configured
+    starting balance (the account report's first row already holds the first fill's commission)."""
+    from nautilus_trader.model.objects import Money
+
     if account is None or account.empty or "total" not in account:
         return None
-    totals = account["total"].astype(float)
-    return round(float(totals.iloc[-1] - totals.iloc[0]), 8)
+    start = Money.from_str(starting_balance).as_double()
+    return round(float(account["total"].astype(float).iloc[-1]) - start, 8)
 
 
 def load_bars(spec: RunSpec) -> pd.DataFrame:
