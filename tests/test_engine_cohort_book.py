@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.grid import PriceGrid, bucket_of
-from liq_signals.engine.models.cohorts import CohortBook, compute_lp
+from liq_signals.engine.models.cohorts import CohortBook, _Aggregates, compute_lp
 
 TIERS = np.array([5.0, 10.0, 25.0, 50.0, 100.0])
 HOUR = 3_600 * 10**9
@@ -115,6 +115,26 @@ def test_lazy_decay_scaling_and_consumption_match_the_eager_reference(ops):
             assert g[:3] == w[:3] and g[3] == pytest.approx(w[3], rel=1e-9, abs=1e-12)
         for side in (1, -1):
             assert book.total(side) == pytest.approx(sum(r[4] for r in ref.rows if r[0] == side), rel=1e-9, abs=1e-9)
+        _assert_cached_sums_match_a_rebuild(book)
+
+
+def _assert_cached_sums_match_a_rebuild(book):
+    """The sums kept up to date in place (adds, consumption) equal sums rebuilt from the rows."""
+    if book._agg is None:
+        return
+    kept, fresh = book._agg, _Aggregates(book)
+    assert (kept.max_long_lp, kept.min_short_lp) == (fresh.max_long_lp, fresh.min_short_lp)
+    np.testing.assert_allclose(kept.by_tier, fresh.by_tier, rtol=1e-9, atol=1e-6)
+    if fresh.rows.sum() == 0:  # nothing with a liquidation price is left
+        assert kept.rows.sum() == 0 and not kept.grid.any()
+        return
+    lo = fresh.k_lo - kept.k_lo  # the kept range covers the fresh one
+    assert lo >= 0 and lo + fresh.nk <= kept.nk
+    rows = kept.rows[:, :, lo: lo + fresh.nk]
+    assert np.array_equal(rows, fresh.rows) and kept.rows.sum() == fresh.rows.sum()
+    grid = kept.grid[:, :, lo: lo + fresh.nk]
+    np.testing.assert_allclose(grid, fresh.grid, rtol=1e-9, atol=1e-6)
+    assert np.array_equal(grid == 0, fresh.grid == 0)  # emptied cells are exactly 0
 
 
 def test_multipliers_fold_before_they_underflow():

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
@@ -98,3 +100,38 @@ def test_clusters_merge_adjacent_buckets_and_sort_by_notional():
     # a share threshold drops small buckets: long 1 (< 20% of 5) is no longer part of a cluster
     assert [(c.price_low, c.notional_usd) for c in s.clusters(min_share=0.3) if c.side == "long"] == [
         (130, 5), (110, 2)]
+
+
+def _runs_by_hand(by, floor, min_share):
+    peak = max(by) if len(by) else 0.0
+    member = [v > 0 and v >= floor and v >= min_share * peak for v in by]
+    runs, i = [], 0
+    while i < len(by):
+        if member[i]:
+            j = i
+            while j + 1 < len(by) and member[j + 1]:
+                j += 1
+            runs.append((i, j, sum(by[i: j + 1])))
+            i = j + 1
+        else:
+            i += 1
+    return runs
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 60), floor=st.sampled_from([0.0, 0.5, 2.0]),
+       min_share=st.sampled_from([0.0, 0.3]))
+def test_cluster_tables_both_sides_equal_runs_found_by_hand(data, n, floor, min_share):
+    from liq_signals.engine.snapshot import cluster_tables
+
+    values = st.sampled_from([0.0, 0.0, 0.2, 1.0, 3.5, 10.0])
+    totals = np.array([data.draw(st.lists(values, min_size=n, max_size=n)) for _ in range(2)])
+    edges = 100.0 + np.arange(n + 1)
+    tables = cluster_tables(totals, edges, min_share, floor)
+    for row, side in enumerate(("long", "short")):
+        t = tables[side]
+        want = _runs_by_hand(list(totals[row]), floor, min_share)
+        assert t.side == side and [(int(a), int(b)) for a, b in zip(t.first, t.last)] == [(a, b) for a, b, _ in want]
+        assert t.notional_usd.tolist() == pytest.approx([v for _, _, v in want], rel=1e-12)
+        assert t.price_low.tolist() == [edges[a] for a, _, _ in want]
+        assert t.price_high.tolist() == [edges[b + 1] for _, b, _ in want]

@@ -262,7 +262,7 @@ def test_skipping_quiet_bars_changes_no_event(sample, monkeypatch, kw):
 
 
 def test_quiet_interval_treats_bands_at_the_window_edge_and_large_bands_as_reachable():
-    from liq_signals.engine.snapshot import cluster_table
+    from liq_signals.engine.snapshot import cluster_tables
     from liq_signals.nautilus.tracker import quiet_interval
 
     edges = np.arange(90.0, 111.0)  # buckets of 1 USDT from 90 to 110
@@ -272,10 +272,10 @@ def test_quiet_interval_treats_bands_at_the_window_edge_and_large_bands_as_reach
     by[7] = 50.0  # 97-98: large
     by[13] = 5.0  # 103-104: small
     by[16] = 50.0  # 106-107: large
-    tables = {"long": cluster_table("long", by, edges), "short": cluster_table("short", np.zeros(20), edges)}
+    tables = cluster_tables(np.stack([by, np.zeros(20)]), edges)
     assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (98.0, 106.0)
     by[7] = 0.0
-    tables["long"] = cluster_table("long", by, edges)
+    tables = cluster_tables(np.stack([by, np.zeros(20)]), edges)
     assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (92.0, 106.0)  # the edge band bounds it
     assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.01) == (95.0, 103.0)  # shares can grow: all count
     assert quiet_interval(tables, 90.0, 110.0, 106.5, 10.0, 0.0) is None  # a large band holds the price

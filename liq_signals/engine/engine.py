@@ -325,18 +325,17 @@ class LiquidationEngine:
             outside_grid=outside, initialized=self.initialized,
         )
 
-    def bucket_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(edges USDT, long, short notional per bucket USDT, all tiers) of the default snapshot — bitwise
-        ``snapshot().long_by_bucket`` / ``short_by_bucket`` — without building the snapshot (single
-        models; the ensemble goes through ``snapshot``)."""
+    def bucket_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """(edges USDT, notional per [side 0 long / 1 short, bucket] USDT, all tiers) of the default
+        snapshot — bitwise its ``long_by_bucket`` / ``short_by_bucket`` — without building the snapshot
+        (single models; the ensemble goes through ``snapshot``)."""
         if self.config.model == "ensemble":
             s = self.snapshot()
-            return s.edges, s.long_by_bucket, s.short_by_bucket
+            return s.edges, np.stack([s.long_by_bucket, s.short_by_bucket])
         if self.ts_ns is None:
             raise LiqSignalsError("the engine has seen no bar yet: nothing to snapshot")
         key, edges = self._window_edges()
-        totals = self.models[self.config.model].book.bucket_totals(*key)
-        return edges, totals[0], totals[1]
+        return edges, self.models[self.config.model].book.bucket_totals(*key)
 
     @property
     def growth_version(self) -> int | None:

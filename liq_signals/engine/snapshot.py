@@ -57,23 +57,26 @@ class ClusterTable:
         return gap / price * 1e4
 
 
-def cluster_table(side: str, by_bucket: np.ndarray, edges: np.ndarray, min_share: float = DEFAULT_MIN_SHARE,
-                  floor_usd: float = 0.0) -> ClusterTable:
-    """Runs of adjacent member buckets of one side: a bucket (notional ``by_bucket`` USDT on ``edges``) is a
-    member when it holds > 0, at least ``min_share`` of the side's largest bucket and at least ``floor_usd``."""
-    member = by_bucket > 0
+def cluster_tables(totals: np.ndarray, edges: np.ndarray, min_share: float = DEFAULT_MIN_SHARE,
+                   floor_usd: float = 0.0) -> dict[str, ClusterTable]:
+    """{'long', 'short'}: runs of adjacent member buckets of each side, from ``totals`` [2, bucket] (row 0
+    long, row 1 short; USDT per bucket on ``edges``). A bucket is a member when it holds > 0, at least
+    ``min_share`` of its side's largest bucket and at least ``floor_usd``. Both sides in one pass."""
+    member = totals >= floor_usd if floor_usd > 0 else totals > 0
     if min_share > 0:
-        member &= by_bucket >= min_share * by_bucket.max()
-    if floor_usd > 0:
-        member &= by_bucket >= floor_usd
-    step = np.zeros(len(member) + 1, dtype=np.int8)
-    step[:-1] = member
-    step[1:] -= member  # +1 where a run starts, -1 just after it ends
-    first = (step == 1).nonzero()[0]
-    last = (step == -1).nonzero()[0] - 1
-    # reduceat sums each start up to the next start: the gaps in between count zero
-    notional = np.add.reduceat(by_bucket * member, first) if len(first) else np.zeros(0)
-    return ClusterTable(side, edges[first], edges[last + 1], notional, first, last)
+        member &= totals >= min_share * totals.max(axis=1, keepdims=True)
+    n = totals.shape[1]
+    step = np.zeros((2, n + 1), dtype=np.int8)
+    step[:, :-1] = member
+    step[:, 1:] -= member  # +1 where a run starts, -1 just after it ends
+    side, first = (step == 1).nonzero()
+    last = (step == -1).nonzero()[1] - 1
+    # reduceat sums each start up to the next start (across the row end too): non-members count zero
+    notional = np.add.reduceat((totals * member).ravel(), side * n + first) if len(first) else np.zeros(0)
+    low, high = edges[first], edges[last + 1]
+    k = int(len(side) - side.sum())  # runs of the long row come first
+    return {"long": ClusterTable("long", low[:k], high[:k], notional[:k], first[:k], last[:k]),
+            "short": ClusterTable("short", low[k:], high[k:], notional[k:], first[k:], last[k:])}
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,8 +141,8 @@ class LevelSnapshot:
     def cluster_table(self, side: str, min_share: float = DEFAULT_MIN_SHARE, floor_usd: float = 0.0) -> ClusterTable:
         """The clusters of ``side`` as arrays, ascending by price (see ``clusters``); buckets below
         ``floor_usd`` (USDT) are left out first."""
-        by_bucket = self.long_by_bucket if side == "long" else self.short_by_bucket
-        return cluster_table(side, by_bucket, self.edges, min_share, floor_usd)
+        return cluster_tables(np.stack([self.long_by_bucket, self.short_by_bucket]), self.edges, min_share,
+                              floor_usd)[side]
 
     def _side_clusters(self, side: str, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
         t = self.cluster_table(side, min_share)

@@ -20,7 +20,7 @@ from nautilus_trader.indicators import Indicator
 from nautilus_trader.model.data import Bar
 
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
-from liq_signals.engine.snapshot import Cluster, ClusterTable, LevelSnapshot, cluster_table
+from liq_signals.engine.snapshot import Cluster, ClusterTable, LevelSnapshot, cluster_tables
 from liq_signals.errors import ConfigError
 
 
@@ -67,7 +67,7 @@ class LiquidationClusterIndicator(Indicator):
         self._snapshot: LevelSnapshot | None = None
         self._clusters: list[Cluster] | None = None
         self._tables: dict[str, ClusterTable] | None = None
-        self._totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._totals: tuple[np.ndarray, np.ndarray] | None = None
 
     # inputs ------------------------------------------------------------------------------------
     def handle_bar(self, bar: Bar) -> None:
@@ -122,10 +122,8 @@ class LiquidationClusterIndicator(Indicator):
         """{'long': ..., 'short': ...}: the same clusters as ``clusters()`` as arrays, computed from the
         engine's bucket totals without building a snapshot (the actor's per-bar form; bitwise equal)."""
         if self._tables is None:
-            edges, long, short = self._bucket_totals()
-            floor = self.bucket_floor_usd
-            self._tables = {"long": cluster_table("long", long, edges, floor_usd=floor),
-                            "short": cluster_table("short", short, edges, floor_usd=floor)}
+            edges, totals = self._bucket_totals()
+            self._tables = cluster_tables(totals, edges, floor_usd=self.bucket_floor_usd)
         return self._tables
 
     def window_bounds(self) -> tuple[float, float]:
@@ -133,7 +131,7 @@ class LiquidationClusterIndicator(Indicator):
         edges = self._bucket_totals()[0]
         return float(edges[0]), float(edges[-1])
 
-    def _bucket_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _bucket_totals(self) -> tuple[np.ndarray, np.ndarray]:
         if self._totals is None:
             self._totals = self.engine.bucket_totals()
         return self._totals

@@ -86,14 +86,24 @@ def _nearest_in_table(t: ClusterTable, side: str, price: float, min_notional: fl
     n = t.notional_usd
     if not len(n):
         return None
-    ok = n >= min_notional
-    if min_share > 0:
-        ok &= n / n.sum() >= min_share
-    ok &= (t.price_low < price) if side == "long" else (t.price_high > price)
-    idx = ok.nonzero()[0]
-    if not len(idx):
-        return None
-    c = int(idx[-1] if side == "long" else idx[0])
+    if side == "long":  # bands [0, j) start below the price
+        j = int(t.price_low.searchsorted(price, "left"))
+        ok = n[:j] >= min_notional
+        if min_share > 0:
+            ok &= n[:j] / n.sum() >= min_share
+        idx = ok.nonzero()[0]
+        if not len(idx):
+            return None
+        c = int(idx[-1])
+    else:  # bands [j, end) end above the price
+        j = int(t.price_high.searchsorted(price, "right"))
+        ok = n[j:] >= min_notional
+        if min_share > 0:
+            ok &= n[j:] / n.sum() >= min_share
+        idx = ok.nonzero()[0]
+        if not len(idx):
+            return None
+        c = j + int(idx[0])
     low, high = float(t.price_low[c]), float(t.price_high[c])
     return Band(side, low, high, float(n[c]), distance_bps(price, low, high))
 
@@ -110,24 +120,22 @@ def quiet_interval(tables, edges_low: float, edges_high: float, price: float, mi
     """
     low, high = edges_low, edges_high
     for t in tables.values():
-        n = len(t.notional_usd)
-        if not n:
+        if not len(t.notional_usd):
             continue
-        risky = t.notional_usd >= min_notional
-        if min_share > 0:
-            risky[:] = True
+        risky = t.notional_usd >= (0.0 if min_share > 0 else min_notional)
         risky[0] |= t.price_low[0] <= edges_low
         risky[-1] |= t.price_high[-1] >= edges_high
-        if not risky.any():
+        idx = risky.nonzero()[0]
+        if not len(idx):
             continue
-        lo, hi = t.price_low[risky], t.price_high[risky]
-        if ((lo <= price) & (hi > price)).any():
+        lo, hi = t.price_low[idx], t.price_high[idx]
+        j = int(hi.searchsorted(price, "right"))  # risky bands [0, j) end at or below the price
+        if j < len(idx) and lo[j] <= price:
             return None
-        under, over = hi[hi <= price], lo[lo > price]
-        if len(under):
-            low = max(low, float(under.max()))
-        if len(over):
-            high = min(high, float(over.min()))
+        if j:
+            low = max(low, float(hi[j - 1]))
+        if j < len(idx):
+            high = min(high, float(lo[j]))
     return low, high
 
 

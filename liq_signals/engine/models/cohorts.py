@@ -61,14 +61,19 @@ class _Aggregates:
         s, t, w, lp, k = book.sidx, book.tier.astype(np.int64), book.weight, book.lp, book.k
         st = s * n_t + t
         ok = np.isfinite(lp)
-        self.by_tier = np.bincount(st, weights=w, minlength=2 * n_t).reshape(2, n_t)
-        self.nan_by_tier = np.bincount(st[~ok], weights=w[~ok], minlength=2 * n_t).reshape(2, n_t)
+        # (bincount with empty weights returns integers: the sums are cast to float)
+        self.by_tier = np.bincount(st, weights=w, minlength=2 * n_t).astype(float).reshape(2, n_t)
+        self.nan_by_tier = np.bincount(st[~ok], weights=w[~ok], minlength=2 * n_t).astype(float).reshape(2, n_t)
+        self.rows_by_tier = np.bincount(st, minlength=2 * n_t).reshape(2, n_t)
+        self.nan_rows_by_tier = np.bincount(st[~ok], minlength=2 * n_t).reshape(2, n_t)
         s, st, w, k, lp = s[ok], st[ok], w[ok], k[ok], lp[ok]
         self.k_lo = int(k.min()) if len(k) else 0
         self.nk = int(k.max()) - self.k_lo + 1 if len(k) else 1
         kk = k - self.k_lo
-        self.grid = np.bincount(st * self.nk + kk, weights=w, minlength=2 * n_t * self.nk).reshape(2, n_t, self.nk)
-        self.counts = np.bincount(s * self.nk + kk, minlength=2 * self.nk).reshape(2, self.nk)
+        cell = st * self.nk + kk
+        self.grid = np.bincount(cell, weights=w, minlength=2 * n_t * self.nk).astype(float).reshape(2, n_t, self.nk)
+        self.rows = np.bincount(cell, minlength=2 * n_t * self.nk).reshape(2, n_t, self.nk)
+        self.counts = self.rows.sum(axis=1)
         self._prefix = None
         long_lp, short_lp = lp[s == 0], lp[s == 1]
         self.max_long_lp = float(long_lp.max()) if len(long_lp) else -np.inf
@@ -92,10 +97,7 @@ class _Aggregates:
         ok = np.isfinite(lp)
         if ok.any() and (k[ok].min() < self.k_lo or k[ok].max() >= self.k_lo + self.nk):
             return False
-        np.add.at(self.by_tier, (s, t), w)
-        np.add.at(self.nan_by_tier, (s[~ok], t[~ok]), w[~ok])
-        np.add.at(self.grid, (s[ok], t[ok], k[ok] - self.k_lo), w[ok])
-        np.add.at(self.counts, (s[ok], k[ok] - self.k_lo), 1)
+        self._update(s, t, w, lp, k, 1)
         self._prefix = None
         longs, shorts = ok & (s == 0), ok & (s == 1)
         if longs.any():
@@ -103,6 +105,35 @@ class _Aggregates:
         if shorts.any():
             self.min_short_lp = min(self.min_short_lp, float(lp[shorts].min()))
         return True
+
+
+    def remove(self, s, t, w, lp, k, max_long_lp: float, min_short_lp: float) -> None:
+        """Take rows out in place; the caller gives the extremes of the rows that remain. A cell left
+        without rows is exactly 0 (no subtraction residue); none goes below 0."""
+        self._update(s, t, w, lp, k, -1)
+        ok = np.isfinite(lp)
+        cells = (s[ok], t[ok], k[ok] - self.k_lo)
+        g = self.grid[cells]
+        g[self.rows[cells] == 0] = 0.0
+        self.grid[cells] = np.maximum(g, 0.0)
+        self.by_tier[self.rows_by_tier == 0] = 0.0
+        self.nan_by_tier[self.nan_rows_by_tier == 0] = 0.0
+        np.maximum(self.by_tier, 0.0, out=self.by_tier)
+        np.maximum(self.nan_by_tier, 0.0, out=self.nan_by_tier)
+        self._prefix = None
+        self.max_long_lp, self.min_short_lp = max_long_lp, min_short_lp
+
+    def _update(self, s, t, w, lp, k, sign: int) -> None:
+        ok = np.isfinite(lp)
+        ufunc = np.add if sign > 0 else np.subtract
+        ufunc.at(self.by_tier, (s, t), w)
+        ufunc.at(self.rows_by_tier, (s, t), 1)
+        ufunc.at(self.nan_by_tier, (s[~ok], t[~ok]), w[~ok])
+        ufunc.at(self.nan_rows_by_tier, (s[~ok], t[~ok]), 1)
+        kk = k[ok] - self.k_lo
+        ufunc.at(self.grid, (s[ok], t[ok], kk), w[ok])
+        ufunc.at(self.rows, (s[ok], t[ok], kk), 1)
+        ufunc.at(self.counts, (s[ok], kk), 1)
 
 
 class CohortBook:
@@ -260,8 +291,9 @@ class CohortBook:
         if self._agg is not None and not self._agg.add(sidx, tier, weight, lp, lattice_k):
             self._agg = None
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Keep only rows where ``mask`` is true (compacts in place)."""
+    def keep(self, mask: np.ndarray, aggregates_kept: bool = False) -> None:
+        """Keep only rows where ``mask`` is true (compacts in place); the cached sums are rebuilt later
+        unless the caller already took the dropped rows out of them (``aggregates_kept``)."""
         k = int(mask.sum())
         if k == self.n:
             return
@@ -269,7 +301,8 @@ class CohortBook:
             arr = getattr(self, "_" + name)
             arr[:k] = arr[: self.n][mask]
         self.n = k
-        self._agg = None
+        if not aggregates_kept:
+            self._agg = None
 
     def consume(self, low: float, high: float, close: float, bar_start_ns: int) -> tuple[float, float]:
         """Remove cohorts the price traded through; returns removed (long, short) notional (USDT).
@@ -293,7 +326,13 @@ class CohortBook:
         notional = self.notional
         removed_long = float(notional[hit & (side > 0)].sum())
         removed_short = float(notional[hit & (side < 0)].sum())
-        self.keep(~hit)
+        gone = hit.nonzero()[0]
+        stay = ~hit & np.isfinite(lp)
+        long_lp, short_lp = lp[stay & (side > 0)], lp[stay & (side < 0)]
+        agg.remove(self.sidx[gone], self.tier[gone].astype(np.int64), self.weight[gone], lp[gone], self.k[gone],
+                   float(long_lp.max()) if len(long_lp) else -np.inf,
+                   float(short_lp.min()) if len(short_lp) else np.inf)
+        self.keep(~hit, aggregates_kept=True)
         return removed_long, removed_short
 
     def scale(self, factor: float, side: int | None = None) -> None:
