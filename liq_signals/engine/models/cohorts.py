@@ -51,6 +51,12 @@ def compute_lp(side, entry, wallet_per_unit, table, rep_notional: float) -> np.n
     return np.where(np.isfinite(price) & (price > 0), price, np.nan)
 
 
+def _extreme(ufunc, values: np.ndarray, empty: float) -> float:
+    """``np.fmax``/``np.fmin`` over ``values`` ignoring NaN; ``empty`` when nothing finite is left."""
+    v = float(ufunc.reduce(values)) if len(values) else empty
+    return empty if v != v else v
+
+
 class _Aggregates:
     """Weight sums of a book: per (side, tier) over all rows and over rows without a liquidation price;
     per (side, tier, lattice bucket) and row counts per (side, bucket) over rows with one. Buckets
@@ -94,16 +100,13 @@ class _Aggregates:
 
     def add(self, s, t, w, lp, k) -> bool:
         """Add new rows in place; False when a row falls outside the cached lattice range (rebuild)."""
-        ok = np.isfinite(lp)
-        if ok.any() and (k[ok].min() < self.k_lo or k[ok].max() >= self.k_lo + self.nk):
+        kk = k[lp == lp]  # rows with a liquidation price (NaN != NaN)
+        if len(kk) and (kk.min() < self.k_lo or kk.max() >= self.k_lo + self.nk):
             return False
         self._update(s, t, w, lp, k, 1)
         self._prefix = None
-        longs, shorts = ok & (s == 0), ok & (s == 1)
-        if longs.any():
-            self.max_long_lp = max(self.max_long_lp, float(lp[longs].max()))
-        if shorts.any():
-            self.min_short_lp = min(self.min_short_lp, float(lp[shorts].min()))
+        self.max_long_lp = _extreme(np.fmax, np.append(lp[s == 0], self.max_long_lp), -np.inf)
+        self.min_short_lp = _extreme(np.fmin, np.append(lp[s == 1], self.min_short_lp), np.inf)
         return True
 
 
@@ -124,16 +127,18 @@ class _Aggregates:
         self.max_long_lp, self.min_short_lp = max_long_lp, min_short_lp
 
     def _update(self, s, t, w, lp, k, sign: int) -> None:
-        ok = np.isfinite(lp)
         ufunc = np.add if sign > 0 else np.subtract
         ufunc.at(self.by_tier, (s, t), w)
         ufunc.at(self.rows_by_tier, (s, t), 1)
-        ufunc.at(self.nan_by_tier, (s[~ok], t[~ok]), w[~ok])
-        ufunc.at(self.nan_rows_by_tier, (s[~ok], t[~ok]), 1)
-        kk = k[ok] - self.k_lo
-        ufunc.at(self.grid, (s[ok], t[ok], kk), w[ok])
-        ufunc.at(self.rows, (s[ok], t[ok], kk), 1)
-        ufunc.at(self.counts, (s[ok], kk), 1)
+        ok = lp == lp  # not NaN
+        if not ok.all():
+            ufunc.at(self.nan_by_tier, (s[~ok], t[~ok]), w[~ok])
+            ufunc.at(self.nan_rows_by_tier, (s[~ok], t[~ok]), 1)
+            s, t, w, k = s[ok], t[ok], w[ok], k[ok]
+        kk = k - self.k_lo
+        ufunc.at(self.grid, (s, t, kk), w)
+        ufunc.at(self.rows, (s, t, kk), 1)
+        ufunc.at(self.counts, (s, kk), 1)
 
 
 class CohortBook:
@@ -259,12 +264,13 @@ class CohortBook:
 
         Wallet per unit = entry / leverage (isolated). The book first decays to the newest birth; a cohort
         born before that has decayed from its own birth."""
-        side, tier, entry, notional, birth = np.broadcast_arrays(
+        side, tier, entry, notional, birth = (a.ravel() for a in np.broadcast_arrays(
             np.asarray(side), np.asarray(tier), np.asarray(entry, float), np.asarray(notional, float),
             np.asarray(ts_ns, dtype=np.int64),
-        )
-        keep = (notional > 0) & np.isfinite(notional) & np.isfinite(entry) & (entry > 0)
-        side, tier, entry, notional, birth = side[keep], tier[keep], entry[keep], notional[keep], birth[keep]
+        ))
+        keep = (notional > 0) & (entry > 0) & np.isfinite(notional * entry)
+        if not keep.all():
+            side, tier, entry, notional, birth = side[keep], tier[keep], entry[keep], notional[keep], birth[keep]
         k = len(side)
         if k == 0:
             return
@@ -320,18 +326,18 @@ class CohortBook:
         old = self.birth_ns <= bar_start_ns
         lo = np.where(old, low, close)
         hi = np.where(old, high, close)
-        hit = np.isfinite(lp) & (((side > 0) & (lp >= lo)) | ((side < 0) & (lp <= hi)))
-        if not hit.any():
-            return 0.0, 0.0
-        notional = self.notional
-        removed_long = float(notional[hit & (side > 0)].sum())
-        removed_short = float(notional[hit & (side < 0)].sum())
+        is_long = side > 0
+        hit = np.where(is_long, lp >= lo, lp <= hi)  # NaN (cannot be liquidated) compares False
         gone = hit.nonzero()[0]
-        stay = ~hit & np.isfinite(lp)
-        long_lp, short_lp = lp[stay & (side > 0)], lp[stay & (side < 0)]
-        agg.remove(self.sidx[gone], self.tier[gone].astype(np.int64), self.weight[gone], lp[gone], self.k[gone],
-                   float(long_lp.max()) if len(long_lp) else -np.inf,
-                   float(short_lp.min()) if len(short_lp) else np.inf)
+        if not len(gone):
+            return 0.0, 0.0
+        g_side, g_tier = (side[gone] < 0).astype(np.int64), self.tier[gone].astype(np.int64)
+        notional = self.weight[gone] * self.multiplier[g_side, g_tier]
+        removed_long = float(notional[g_side == 0].sum())
+        removed_short = float(notional[g_side == 1].sum())
+        stay = ~hit
+        agg.remove(g_side, g_tier, self.weight[gone], lp[gone], self.k[gone],
+                   _extreme(np.fmax, lp[stay & is_long], -np.inf), _extreme(np.fmin, lp[stay & ~is_long], np.inf))
         self.keep(~hit, aggregates_kept=True)
         return removed_long, removed_short
 
