@@ -135,3 +135,23 @@ def test_cluster_tables_both_sides_equal_runs_found_by_hand(data, n, floor, min_
         assert t.notional_usd.tolist() == pytest.approx([v for _, _, v in want], rel=1e-12)
         assert t.price_low.tolist() == [edges[a] for a, _, _ in want]
         assert t.price_high.tolist() == [edges[b + 1] for _, b, _ in want]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), n=st.integers(1, 60), factor=st.floats(0.01, 1.0))
+def test_cluster_tables_reusing_earlier_runs_equal_a_fresh_computation(data, n, factor):
+    """Decay shrinks every bucket; while the members stay the same the actor reuses the runs and sums the
+    notionals again: bitwise what a fresh computation gives."""
+    from liq_signals.engine.snapshot import cluster_tables, member_buckets
+
+    values = st.sampled_from([0.0, 0.0, 0.2, 1.0, 3.5, 10.0])
+    totals = np.array([data.draw(st.lists(values, min_size=n, max_size=n)) for _ in range(2)])
+    edges = 100.0 + np.arange(n + 1)
+    before = cluster_tables(totals, edges)
+    later = totals * factor  # no bucket crosses 0, so the members are the same
+    member = member_buckets(later)
+    assert np.array_equal(member, member_buckets(totals))
+    reused, fresh = cluster_tables(later, edges, member=member, same_runs_as=before), cluster_tables(later, edges)
+    for side in ("long", "short"):
+        for field in ("price_low", "price_high", "notional_usd", "first", "last"):
+            assert np.array_equal(getattr(reused[side], field), getattr(fresh[side], field)), (side, field)

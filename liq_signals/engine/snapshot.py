@@ -57,15 +57,34 @@ class ClusterTable:
         return gap / price * 1e4
 
 
-def cluster_tables(totals: np.ndarray, edges: np.ndarray, min_share: float = DEFAULT_MIN_SHARE,
-                   floor_usd: float = 0.0) -> dict[str, ClusterTable]:
-    """{'long', 'short'}: runs of adjacent member buckets of each side, from ``totals`` [2, bucket] (row 0
-    long, row 1 short; USDT per bucket on ``edges``). A bucket is a member when it holds > 0, at least
-    ``min_share`` of its side's largest bucket and at least ``floor_usd``. Both sides in one pass."""
+def member_buckets(totals: np.ndarray, min_share: float = DEFAULT_MIN_SHARE, floor_usd: float = 0.0) -> np.ndarray:
+    """[2, bucket] bool: the buckets (``totals`` USDT, row 0 long, row 1 short) that belong to a cluster —
+    holding > 0, at least ``min_share`` of their side's largest bucket and at least ``floor_usd``."""
     member = totals >= floor_usd if floor_usd > 0 else totals > 0
     if min_share > 0:
         member &= totals >= min_share * totals.max(axis=1, keepdims=True)
+    return member
+
+
+def cluster_tables(totals: np.ndarray, edges: np.ndarray, min_share: float = DEFAULT_MIN_SHARE,
+                   floor_usd: float = 0.0, member: np.ndarray | None = None,
+                   same_runs_as: dict | None = None) -> dict[str, ClusterTable]:
+    """{'long', 'short'}: runs of adjacent member buckets (``member_buckets``) of each side, from ``totals``
+    [2, bucket] (USDT per bucket on ``edges``), both sides in one pass.
+
+    ``same_runs_as``: tables from the same ``edges`` and an equal ``member`` mask (the caller checks): their
+    runs are reused and only the notionals are summed again — the same sums a fresh call makes."""
+    if member is None:
+        member = member_buckets(totals, min_share, floor_usd)
     n = totals.shape[1]
+    if same_runs_as is not None:
+        long, short = same_runs_as["long"], same_runs_as["short"]
+        starts = np.concatenate([long.first, short.first + n])
+        notional = np.add.reduceat((totals * member).ravel(), starts) if len(starts) else np.zeros(0)
+        k = len(long.first)
+        return {"long": ClusterTable("long", long.price_low, long.price_high, notional[:k], long.first, long.last),
+                "short": ClusterTable("short", short.price_low, short.price_high, notional[k:], short.first,
+                                      short.last)}
     step = np.zeros((2, n + 1), dtype=np.int8)
     step[:, :-1] = member
     step[:, 1:] -= member  # +1 where a run starts, -1 just after it ends

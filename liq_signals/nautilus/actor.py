@@ -223,7 +223,7 @@ class LiquidationSignalActor(Actor):
         for ev in events:
             self._publish(ev)
         self._quiet = None
-        if version is not None:
+        if version is not None and tracker.active["long"] is None and tracker.active["short"] is None:
             low, high = self.indicator.window_bounds()
             quiet = quiet_interval(tables, low, high, close, tracker.min_notional, tracker.min_share)
             self._quiet = None if quiet is None else (version, *quiet)

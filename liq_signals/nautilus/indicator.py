@@ -20,7 +20,7 @@ from nautilus_trader.indicators import Indicator
 from nautilus_trader.model.data import Bar
 
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
-from liq_signals.engine.snapshot import Cluster, ClusterTable, LevelSnapshot, cluster_tables
+from liq_signals.engine.snapshot import Cluster, ClusterTable, LevelSnapshot, cluster_tables, member_buckets
 from liq_signals.errors import ConfigError
 
 
@@ -68,6 +68,7 @@ class LiquidationClusterIndicator(Indicator):
         self._clusters: list[Cluster] | None = None
         self._tables: dict[str, ClusterTable] | None = None
         self._totals: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_runs: tuple | None = None  # (edges, member mask, tables) of the last cluster_tables()
 
     # inputs ------------------------------------------------------------------------------------
     def handle_bar(self, bar: Bar) -> None:
@@ -123,7 +124,11 @@ class LiquidationClusterIndicator(Indicator):
         engine's bucket totals without building a snapshot (the actor's per-bar form; bitwise equal)."""
         if self._tables is None:
             edges, totals = self._bucket_totals()
-            self._tables = cluster_tables(totals, edges, floor_usd=self.bucket_floor_usd)
+            member = member_buckets(totals, floor_usd=self.bucket_floor_usd)
+            last = self._last_runs  # same window and members as before: the runs are the same
+            same = last is not None and last[0] is edges and np.array_equal(last[1], member)
+            self._tables = cluster_tables(totals, edges, member=member, same_runs_as=last[2] if same else None)
+            self._last_runs = (edges, member, self._tables)
         return self._tables
 
     def window_bounds(self) -> tuple[float, float]:
@@ -155,3 +160,4 @@ class LiquidationClusterIndicator(Indicator):
         self._clusters = None
         self._tables = None
         self._totals = None
+        self._last_runs = None
