@@ -181,13 +181,28 @@ def low_level_run(sample):
     engine.dispose()
 
 
-def test_low_level_actor_snapshots_equal_batch_heatmap(sample, low_level_run):
-    """One source of truth: the actor's hourly snapshots equal ``run_heatmap`` on the same inputs."""
+@pytest.fixture(scope="module", params=["a", "b", "ensemble"])
+def model_run(request, sample, low_level_run):
+    if request.param == "a":
+        return low_level_run
+    frames, bars, oi, funding = sample
+    kw = dict(ACTOR_KW, model=request.param)
+    actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **kw))
+    engine = _engine(bars, oi, funding, actor)
+    engine.run()
+    engine.dispose()
+    return actor
+
+
+def test_low_level_actor_snapshots_equal_batch_heatmap(sample, model_run):
+    """One source of truth: the actor's hourly snapshots equal ``run_heatmap`` on the same inputs (models
+    a, b with funding, and the ensemble)."""
     from liq_signals.engine.batch import run_heatmap
     from liq_signals.nautilus.sample import market_inputs
 
     frames = sample[0]
-    actor = low_level_run
+    actor = model_run
+    assert len(actor.events) > 0
     hm_actor = actor.heatmap_frame()
     assert len(hm_actor) > 1000 and actor.oi_seen == len(frames.oi)
     times = sorted(hm_actor["time"].unique())

@@ -306,7 +306,8 @@ class LiquidationEngine:
         if model == "ensemble":
             weights = dict(zip(("a", "b", "c"), cfg.ensemble_weights))
             if grids:
-                long, short = blend(grids, weights)
+                totals = {m: sum(self.models[m].book.total(side) for side in (1, -1)) for m in grids}
+                long, short = blend(grids, weights, totals)
             else:
                 long, short = np.zeros((n_t, n_b)), np.zeros((n_t, n_b))
                 notes.append("ensemble: no model has inputs; levels are empty")
@@ -341,7 +342,7 @@ class LiquidationEngine:
     def growth_version(self) -> int | None:
         """Changes whenever a bucket of the single model may have grown; while it stays the same, every
         bucket's notional only shrinks (see ``CohortBook.growth_version``): clusters can only shrink, split
-        or vanish. None for the ensemble (its blend is renormalised)."""
+        or vanish. None for the ensemble (its blend is rescaled by the models' totals)."""
         if self.config.model == "ensemble":
             return None
         return self.models[self.config.model].book.growth_version
