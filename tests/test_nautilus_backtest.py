@@ -190,3 +190,15 @@ def test_sweep_expands_runs(workdir):
     specs = load_runs(cfg)
     assert [s.id for s in specs] == ["s-proximity_bps25", "s-proximity_bps100"]
     assert [s.settings["actor"]["proximity_bps"] for s in specs] == [25, 100]
+
+
+def test_actor_catalog_path_is_relative_to_the_config_file(workdir):
+    from liq_signals.nautilus.backtest import actor_config
+
+    sub = workdir / "sub"
+    sub.mkdir(exist_ok=True)
+    cfg = sub / "persist.yaml"
+    cfg.write_text(f"catalog: {workdir / 'catalog'}\ninstrument: BTCUSDT-PERP.BINANCE\n"
+                   "bar_type: BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL\nstart: 2023-11-14\nend: 2023-11-20\n"
+                   "actor: {catalog_path: events}\n")
+    assert actor_config(load_runs(cfg)[0]).catalog_path == str((sub / "events").resolve())
