@@ -254,10 +254,9 @@ def test_missing_open_interest_fails_with_clear_message(sample):
          cooldown_bars=0, warmup_bars=96),
 ])
 def test_skipping_quiet_bars_changes_no_event(sample, monkeypatch, kw):
-    """The actor skips the cluster work on bars whose proximity range lies in a 'quiet interval'. Forcing
-    the full work on every bar (no quiet interval ever) must publish exactly the same events."""
-    import liq_signals.nautilus.actor as actor_module
-
+    """The actor skips the cluster work on bars where no event can happen (nothing active and nothing can
+    enter: not warm yet, or the proximity range lies in a 'quiet interval'). Forcing the full work on every
+    bar must publish exactly the same events."""
     frames, bars, oi, funding = sample
 
     def run():
@@ -270,7 +269,7 @@ def test_skipping_quiet_bars_changes_no_event(sample, monkeypatch, kw):
         return events, skipped
 
     fast, skipped = run()
-    monkeypatch.setattr(actor_module, "quiet_interval", lambda *a, **k: None)
+    monkeypatch.setattr(LiquidationSignalActor, "_can_skip", lambda *a: False)
     full, none_skipped = run()
     assert none_skipped == 0 and skipped > 50  # the shortcut is really taken ...
     assert len(fast) > 10 and fast == full  # ... and changes nothing

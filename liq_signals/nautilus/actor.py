@@ -135,9 +135,9 @@ class LiquidationSignalActor(Actor):
         self._reset_records()
 
     def _reset_records(self) -> None:
-        # (engine growth version, low, high): prices (USDT) around which no band can qualify (see
+        # (engine growth version, low, high, last bar): prices (USDT) around which no band can qualify (see
         # tracker.quiet_interval); bars whose proximity range lies inside it skip the cluster work
-        self._quiet: tuple[int, float, float] | None = None
+        self._quiet: tuple | None = None
         self.quiet_bars = 0  # bars that skipped the cluster work
         self.bars_seen = 0
         self.oi_seen = 0
@@ -210,23 +210,38 @@ class LiquidationSignalActor(Actor):
         close = bar.close.as_double()
         tracker = self.tracker
         version = self.indicator.engine.growth_version
-        if self._quiet is not None and self._quiet[0] == version and tracker.active["long"] is None \
-                and tracker.active["short"] is None:
-            reach = tracker.proximity_bps / 1e4
-            if close * (1.0 - reach) * (1.0 - 1e-9) > self._quiet[1] and close * (1.0 + reach) * (1.0 + 1e-9) < self._quiet[2]:
-                tracker.idle()  # no band that could qualify is in reach: no event possible
-                self.quiet_bars += 1
-                return
+        warm = self.indicator.initialized
+        if self._can_skip(close, version, warm):
+            tracker.idle()  # nothing active and nothing can enter: no event possible
+            self.quiet_bars += 1
+            return
         tables = self.indicator.cluster_tables()
-        events = tracker.step(bar.ts_event, bar.high.as_double(), bar.low.as_double(), close, tables,
-                              warm=self.indicator.initialized)
+        events = tracker.step(bar.ts_event, bar.high.as_double(), bar.low.as_double(), close, tables, warm=warm)
         for ev in events:
             self._publish(ev)
         self._quiet = None
         if version is not None and tracker.active["long"] is None and tracker.active["short"] is None:
+            # a side in cooldown cannot enter for a while: its bands are ignored until then
+            blocked = {side: tracker.blocked_for(side) for side in ("long", "short")}
+            open_sides = {side: t for side, t in tables.items() if not blocked[side]}
+            until = self.bars_seen + min([b for b in blocked.values() if b] or [math.inf])
             low, high = self.indicator.window_bounds()
-            quiet = quiet_interval(tables, low, high, close, tracker.min_notional, tracker.min_share)
-            self._quiet = None if quiet is None else (version, *quiet)
+            quiet = quiet_interval(open_sides, low, high, close, tracker.min_notional, tracker.min_share)
+            self._quiet = None if quiet is None else (version, *quiet, until)
+
+    def _can_skip(self, close: float, version: int | None, warm: bool) -> bool:
+        """True when no event can happen this bar: no side is active and either the history is not warm
+        (nothing may enter) or the proximity range around ``close`` (USDT) lies inside the remembered quiet
+        interval, still valid (same engine growth version, ignored sides still in cooldown)."""
+        if self.tracker.active["long"] is not None or self.tracker.active["short"] is not None:
+            return False
+        if not warm:
+            return True
+        q = self._quiet
+        if q is None or q[0] != version or self.bars_seen > q[3]:
+            return False
+        reach = self.tracker.proximity_bps / 1e4
+        return close * (1.0 - reach) * (1.0 - 1e-9) > q[1] and close * (1.0 + reach) * (1.0 + 1e-9) < q[2]
 
     # outputs -----------------------------------------------------------------------------------
     def _publish(self, ev) -> None:

@@ -153,6 +153,11 @@ class ProximityTracker:
         self.active: dict[str, Band | None] = {"long": None, "short": None}
         self._bars_since_exit: dict[str, int | None] = {"long": None, "short": None}
 
+    def blocked_for(self, side: str) -> int:
+        """How many of the next bars ``side`` cannot enter because of its cooldown (0 = it may next bar)."""
+        since = self._bars_since_exit[side]
+        return 0 if since is None else max(self.cooldown_bars - since - 1, 0)
+
     def idle(self) -> None:
         """``step`` for a bar known to have no cluster within ``proximity_bps`` while no side is active:
         no event can occur, only the cooldown counters advance."""
