@@ -157,6 +157,7 @@ class CohortBook:
         self._log_decay_per_ns = -np.log(2.0) / self.half_life_ns  # [tier]; 0 where no decay
         self._max_log_decay_per_ns = float(-self._log_decay_per_ns.min())
         self._decayed_ns = 0  # decay time since the multipliers were last folded
+        self._decay_factors: dict[int, np.ndarray] = {}  # step (ns) -> per-tier factor
         self.multiplier = np.ones((2, n_t))  # [side index 0 long / 1 short, tier]
         self.clock_ns: int | None = None  # the time the multipliers' decay refers to
         # Bumped whenever a bucket's notional may have grown (rows added, liquidation prices moved, weights
@@ -228,7 +229,12 @@ class CohortBook:
             self.clock_ns = ts_ns if self.clock_ns is None else self.clock_ns
             return
         dt = ts_ns - self.clock_ns
-        self.multiplier *= np.exp(self._log_decay_per_ns * dt)
+        factor = self._decay_factors.get(dt)  # bars are evenly spaced: a handful of distinct steps
+        if factor is None:
+            factor = np.exp(self._log_decay_per_ns * dt)
+            if len(self._decay_factors) < 256:
+                self._decay_factors[dt] = factor
+        self.multiplier *= factor
         self.clock_ns = ts_ns
         self._decayed_ns += dt
         if self._decayed_ns * self._max_log_decay_per_ns > _FOLD_LOG:

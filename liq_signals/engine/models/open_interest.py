@@ -41,6 +41,9 @@ class OpenInterestModel(CohortModel):
         self._taker_vol = 0.0
         self._last_bar_share: float | None = None
         self.oi_value_usd: float | None = None
+        n_t = len(self.leverages)
+        self._sides = np.repeat([1, -1], n_t)  # the rows one rise opens: longs then shorts, every tier
+        self._tiers = np.tile(np.arange(n_t), 2)
 
     def _long_share(self, taker_ratio: float | None) -> float:
         """Share (0..1) of new notional opened as longs; ``side_attribution='even'`` always gives 1/2."""
@@ -72,12 +75,9 @@ class OpenInterestModel(CohortModel):
                 entry = 0.5 * (price + self.prev_price) if self.prev_price is not None else price
                 share = self._long_share(taker_ratio)
                 total = d * entry
-                n_t = len(self.leverages)
-                sides = np.repeat([1, -1], n_t)
-                tiers = np.tile(np.arange(n_t), 2)
                 notional = np.concatenate([total * share * self.tier_weights,
                                            total * (1.0 - share) * self.tier_weights])
-                self.book.add(sides, tiers, entry, notional, ts_ns, self.table_source(),
+                self.book.add(self._sides, self._tiers, entry, notional, ts_ns, self.table_source(),
                               self.config.representative_notional_usd)
             elif d < 0:
                 self.book.scale(max(0.0, 1.0 - (-d) / self.prev_oi))
