@@ -352,7 +352,7 @@ class LiquidationEngine:
         (the same edges as ``PriceGrid.edges_around``; the last window's edges are reused)."""
         if self.price != self._window_price:
             g, r = self._grid, self.config.grid_range_fraction
-            key = (g.index_below(self.price * (1.0 - r)), g.index_below(self.price * (1.0 + r)) + 1)
+            key = g.index_range(self.price * (1.0 - r), self.price * (1.0 + r))
             if key != self._window_key:
                 self._window_key, self._window = key, g.edge(np.arange(key[0], key[1] + 1))
             self._window_price = self.price

@@ -63,14 +63,19 @@ class PriceGrid:
             return int(math.floor(price / self.width + 1e-9))
         return int(math.floor(math.log(price) / self._log_step() + 1e-9))
 
-    def edges(self, low: float, high: float) -> np.ndarray:
-        """Lattice edges covering [low, high] (USDT), ascending; ``len - 1`` buckets."""
+    def index_range(self, low: float, high: float) -> tuple[int, int]:
+        """Lattice buckets (k0, k1) — buckets k0 .. k1 - 1 — covering [low, high] (USDT)."""
         if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
             raise ConfigError(f"grid range must satisfy 0 < low < high, got [{low}, {high}]")
         k0 = self.index_below(low)
         k1 = self.index_below(high) + 1
         if k1 - k0 > MAX_BUCKETS:
             raise ConfigError(f"grid of {k1 - k0} buckets is too fine; raise bucket_width/bucket_bps")
+        return k0, k1
+
+    def edges(self, low: float, high: float) -> np.ndarray:
+        """Lattice edges covering [low, high] (USDT), ascending; ``len - 1`` buckets."""
+        k0, k1 = self.index_range(low, high)
         return self.edge(np.arange(k0, k1 + 1))
 
     def edges_around(self, price: float, range_fraction: float) -> np.ndarray:

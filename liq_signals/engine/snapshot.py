@@ -79,21 +79,22 @@ def cluster_tables(totals: np.ndarray, edges: np.ndarray, min_share: float = DEF
     n = totals.shape[1]
     if same_runs_as is not None:
         long, short = same_runs_as["long"], same_runs_as["short"]
-        starts = np.concatenate([long.first, short.first + n])
-        notional = np.add.reduceat((totals * member).ravel(), starts) if len(starts) else np.zeros(0)
         k = len(long.first)
-        return {"long": ClusterTable("long", long.price_low, long.price_high, notional[:k], long.first, long.last),
-                "short": ClusterTable("short", short.price_low, short.price_high, notional[k:], short.first,
-                                      short.last)}
-    step = np.zeros((2, n + 1), dtype=np.int8)
-    step[:, :-1] = member
-    step[:, 1:] -= member  # +1 where a run starts, -1 just after it ends
-    side, first = (step == 1).nonzero()
-    last = (step == -1).nonzero()[1] - 1
+        first, last = np.concatenate([long.first, short.first]), np.concatenate([long.last, short.last])
+        low = np.concatenate([long.price_low, short.price_low])
+        high = np.concatenate([long.price_high, short.price_high])
+        starts = first + np.repeat([0, n], [k, len(short.first)])
+    else:
+        step = np.zeros((2, n + 1), dtype=np.int8)
+        step[:, :-1] = member
+        step[:, 1:] -= member  # +1 where a run starts, -1 just after it ends
+        side, first = (step == 1).nonzero()
+        last = (step == -1).nonzero()[1] - 1
+        k = int(len(side) - side.sum())  # runs of the long row come first
+        low, high = edges[first], edges[last + 1]
+        starts = side * n + first
     # reduceat sums each start up to the next start (across the row end too): non-members count zero
-    notional = np.add.reduceat((totals * member).ravel(), side * n + first) if len(first) else np.zeros(0)
-    low, high = edges[first], edges[last + 1]
-    k = int(len(side) - side.sum())  # runs of the long row come first
+    notional = np.add.reduceat((totals * member).ravel(), starts) if len(starts) else np.zeros(0)
     return {"long": ClusterTable("long", low[:k], high[:k], notional[:k], first[:k], last[:k]),
             "short": ClusterTable("short", low[k:], high[k:], notional[k:], first[k:], last[k:])}
 
@@ -157,28 +158,25 @@ class LevelSnapshot:
         return np.cumsum(v) * above
 
     # clusters ----------------------------------------------------------------------------------
-    def cluster_table(self, side: str, min_share: float = DEFAULT_MIN_SHARE, floor_usd: float = 0.0) -> ClusterTable:
-        """The clusters of ``side`` as arrays, ascending by price (see ``clusters``); buckets below
-        ``floor_usd`` (USDT) are left out first."""
-        return cluster_tables(np.stack([self.long_by_bucket, self.short_by_bucket]), self.edges, min_share,
-                              floor_usd)[side]
-
-    def _side_clusters(self, side: str, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
-        t = self.cluster_table(side, min_share)
-        if not len(t.first):
-            return []
-        grid = self.long_notional if side == "long" else self.short_notional
-        member = np.zeros(grid.shape[1], bool)
-        for i, j in zip(t.first, t.last):
-            member[i: j + 1] = True
-        by_tier = np.add.reduceat(np.where(member[None, :], grid, 0.0), t.first, axis=1)
-        dist = t.distance_bps(self.price)
+    def _clusters_by_side(self, min_share: float = DEFAULT_MIN_SHARE) -> dict[str, list[Cluster]]:
+        totals = np.stack([self.long_by_bucket, self.short_by_bucket])
+        member = member_buckets(totals, min_share)
+        tables = cluster_tables(totals, self.edges, member=member)
         tiers = [float(x) for x in self.tiers]
-        return [
-            Cluster(side, float(t.price_low[c]), float(t.price_high[c]), float(t.notional_usd[c]), float(dist[c]),
-                    dict(zip(tiers, by_tier[:, c].tolist())))
-            for c in range(len(t.first))
-        ]
+        out = {}
+        for row, (side, grid) in enumerate((("long", self.long_notional), ("short", self.short_notional))):
+            t = tables[side]
+            if not len(t.first):
+                out[side] = []
+                continue
+            by_tier = np.add.reduceat(np.where(member[row][None, :], grid, 0.0), t.first, axis=1)
+            dist = t.distance_bps(self.price)
+            out[side] = [
+                Cluster(side, float(t.price_low[c]), float(t.price_high[c]), float(t.notional_usd[c]),
+                        float(dist[c]), dict(zip(tiers, by_tier[:, c].tolist())))
+                for c in range(len(t.first))
+            ]
+        return out
 
     def clusters(self, top_k: int | None = None, min_share: float = DEFAULT_MIN_SHARE) -> list[Cluster]:
         """Clusters of both sides sorted by notional (desc); the ``top_k`` largest when given.
@@ -186,18 +184,19 @@ class LevelSnapshot:
         A bucket belongs to a cluster when it holds at least ``min_share`` of its side's largest bucket
         (0, the default = every non-empty bucket). A model seeded over weeks fills most buckets and then
         forms one band per side; a share such as 0.2 splits it into the dense bands."""
-        allc = self._side_clusters("long", min_share) + self._side_clusters("short", min_share)
+        by_side = self._clusters_by_side(min_share)
+        allc = by_side["long"] + by_side["short"]
         allc.sort(key=lambda c: (-c.notional_usd, c.price_low, c.side))
         return allc if top_k is None else allc[:top_k]
 
     def nearest_long_below(self, min_share: float = DEFAULT_MIN_SHARE) -> Cluster | None:
         """The long cluster closest below the price (the one with the highest top edge under it)."""
-        cands = [c for c in self._side_clusters("long", min_share) if c.price_low < self.price]
+        cands = [c for c in self._clusters_by_side(min_share)["long"] if c.price_low < self.price]
         return max(cands, key=lambda c: c.price_high) if cands else None
 
     def nearest_short_above(self, min_share: float = DEFAULT_MIN_SHARE) -> Cluster | None:
         """The short cluster closest above the price (the one with the lowest bottom edge over it)."""
-        cands = [c for c in self._side_clusters("short", min_share) if c.price_high > self.price]
+        cands = [c for c in self._clusters_by_side(min_share)["short"] if c.price_high > self.price]
         return min(cands, key=lambda c: c.price_low) if cands else None
 
     def to_dict(self, top_k: int | None = None, min_share: float = DEFAULT_MIN_SHARE) -> dict:

@@ -59,7 +59,7 @@ def _extreme(ufunc, values: np.ndarray, empty: float) -> float:
 
 class _Aggregates:
     """Weight sums of a book: per (side, tier) over all rows and over rows without a liquidation price;
-    per (side, tier, lattice bucket) and row counts per (side, bucket) over rows with one. Buckets
+    per (side, tier, lattice bucket), with its row counts, over rows with one. Buckets
     ``k_lo .. k_lo + nk - 1``; ``max_long_lp`` / ``min_short_lp`` the levels nearest to any price."""
 
     def __init__(self, book: "CohortBook"):
@@ -79,7 +79,6 @@ class _Aggregates:
         cell = st * self.nk + kk
         self.grid = np.bincount(cell, weights=w, minlength=2 * n_t * self.nk).astype(float).reshape(2, n_t, self.nk)
         self.rows = np.bincount(cell, minlength=2 * n_t * self.nk).reshape(2, n_t, self.nk)
-        self.counts = self.rows.sum(axis=1)
         self._prefix = None
         long_lp, short_lp = lp[s == 0], lp[s == 1]
         self.max_long_lp = float(long_lp.max()) if len(long_lp) else -np.inf
@@ -94,7 +93,7 @@ class _Aggregates:
             above = np.zeros_like(below)
             np.cumsum(self.grid[:, :, ::-1], axis=2, out=above[:, :, -2::-1])
             count = np.zeros((2, self.nk + 1), dtype=np.int64)
-            np.cumsum(self.counts, axis=1, out=count[:, 1:])
+            np.cumsum(self.rows.sum(axis=1), axis=1, out=count[:, 1:])
             self._prefix = (below, above, count)
         return self._prefix
 
@@ -138,7 +137,6 @@ class _Aggregates:
         kk = k - self.k_lo
         ufunc.at(self.grid, (s, t, kk), w)
         ufunc.at(self.rows, (s, t, kk), 1)
-        ufunc.at(self.counts, (s, kk), 1)
 
 
 class CohortBook:
