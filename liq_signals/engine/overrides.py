@@ -35,6 +35,12 @@ def field_types() -> dict[str, object]:
     return typing.get_type_hints(_config_cls())
 
 
+def _field_type(name: str, types_: dict[str, object]):
+    if name not in types_:
+        raise ConfigError(f"--set: unknown EngineConfig field {name!r} (known: {', '.join(sorted(types_))})")
+    return types_[name]
+
+
 def _parse_scalar(name: str, text: str, typ) -> object:
     text = text.strip()
     args = typing.get_args(typ)
@@ -80,10 +86,7 @@ def parse_override(item: str) -> tuple[str, object]:
         raise ConfigError(f"--set expects FIELD=VALUE (e.g. tier_half_life_hours=168,84,36,12,6), got {item!r}")
     name, text = item.split("=", 1)
     name = name.strip()
-    types_ = field_types()
-    if name not in types_:
-        raise ConfigError(f"--set: unknown EngineConfig field {name!r} (known: {', '.join(sorted(types_))})")
-    return name, _parse_scalar(name, text, types_[name])
+    return name, _parse_scalar(name, text, _field_type(name, field_types()))
 
 
 def parse_overrides(items) -> tuple[tuple[str, object], ...]:
@@ -115,10 +118,9 @@ def normalise_overrides(overrides) -> tuple[tuple[str, object], ...]:
     types_ = field_types()
     out: dict[str, object] = {}
     for name, value in pairs:
-        if name not in types_:
-            raise ConfigError(f"--set: unknown EngineConfig field {name!r} (known: {', '.join(sorted(types_))})")
-        if isinstance(value, str) and types_[name] is not str:
-            value = _parse_scalar(name, value, types_[name])
+        typ = _field_type(name, types_)
+        if isinstance(value, str) and typ is not str:
+            value = _parse_scalar(name, value, typ)
         elif isinstance(value, list):
             value = tuple(value)
         out[name] = value
@@ -127,13 +129,13 @@ def normalise_overrides(overrides) -> tuple[tuple[str, object], ...]:
 
 def apply_overrides(overrides, **base):
     """``EngineConfig(**base)`` with ``overrides`` on top; a rejected value raises ``ConfigError`` naming it."""
+    pairs = normalise_overrides(overrides)
     kwargs = dict(base)
-    kwargs.update(dict(normalise_overrides(overrides)))
-    cls = _config_cls()
+    kwargs.update(dict(pairs))
     try:
-        return cls(**kwargs)
+        return _config_cls()(**kwargs)
     except ConfigError as exc:
-        names = [n for n, _ in normalise_overrides(overrides)]
+        names = [n for n, _ in pairs]
         raise ConfigError(f"{exc} (engine overrides: {', '.join(names) or 'none'})") from None
 
 
