@@ -8,6 +8,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -307,3 +309,22 @@ def test_published_events_persist_to_the_configured_catalog(sample, tmp_path):
     engine.dispose()
     back = ParquetDataCatalog(str(tmp_path / "events")).query(LiquidationProximity)
     assert len(published) > 5 and [getattr(b, "data", b).to_row() for b in back] == published
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), n=st.integers(1, 40), price=st.floats(95.0, 145.0),
+       min_notional=st.sampled_from([0.0, 3.0, 8.0]), min_share=st.sampled_from([0.0, 0.2]))
+def test_nearest_band_from_tables_equals_the_plain_search(data, n, price, min_notional, min_share):
+    """The actor's binary search on sorted bands picks what the plain scan over cluster objects picks."""
+    from liq_signals.engine.snapshot import cluster_tables
+
+    values = st.sampled_from([0.0, 0.0, 1.0, 2.5, 6.0])
+    totals = np.array([data.draw(st.lists(values, min_size=n, max_size=n)) for _ in range(2)])
+    edges = 100.0 + np.arange(n + 1) * 1.0
+    tables = cluster_tables(totals, edges)
+    for side in ("long", "short"):
+        t = tables[side]
+        plain = [Band(side, float(a), float(b), float(v), 0.0)
+                 for a, b, v in zip(t.price_low, t.price_high, t.notional_usd)]
+        assert nearest_qualifying(tables, side, price, min_notional, min_share) == \
+            nearest_qualifying(plain, side, price, min_notional, min_share)

@@ -86,24 +86,17 @@ def _nearest_in_table(t: ClusterTable, side: str, price: float, min_notional: fl
     n = t.notional_usd
     if not len(n):
         return None
-    if side == "long":  # bands [0, j) start below the price
-        j = int(t.price_low.searchsorted(price, "left"))
-        ok = n[:j] >= min_notional
-        if min_share > 0:
-            ok &= n[:j] / n.sum() >= min_share
-        idx = ok.nonzero()[0]
-        if not len(idx):
-            return None
-        c = int(idx[-1])
-    else:  # bands [j, end) end above the price
-        j = int(t.price_high.searchsorted(price, "right"))
-        ok = n[j:] >= min_notional
-        if min_share > 0:
-            ok &= n[j:] / n.sum() >= min_share
-        idx = ok.nonzero()[0]
-        if not len(idx):
-            return None
-        c = j + int(idx[0])
+    if side == "long":  # bands [0, j) start below the price; the nearest is the last qualifying one
+        start, stop, pick = 0, int(t.price_low.searchsorted(price, "left")), -1
+    else:  # bands [j, end) end above the price; the nearest is the first qualifying one
+        start, stop, pick = int(t.price_high.searchsorted(price, "right")), len(n), 0
+    ok = n[start:stop] >= min_notional
+    if min_share > 0:
+        ok &= n[start:stop] / n.sum() >= min_share
+    idx = ok.nonzero()[0]
+    if not len(idx):
+        return None
+    c = start + int(idx[pick])
     low, high = float(t.price_low[c]), float(t.price_high[c])
     return Band(side, low, high, float(n[c]), distance_bps(price, low, high))
 
