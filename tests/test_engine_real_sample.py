@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from liq_signals.data.ingest import ingest_paths
-from liq_signals.data.query import MarketInputs, load_market_inputs
+from liq_signals.data.query import load_market_inputs
+from liq_signals.engine.inputs import MarketInputs
 from liq_signals.engine.batch import EventFeeder, levels_at, run_heatmap, to_ns
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 
@@ -40,7 +41,7 @@ def with_trades(inputs: MarketInputs) -> MarketInputs:
 
 def window(inputs: MarketInputs, start, end) -> MarketInputs:
     lo, hi = to_ns(start), to_ns(end)
-    cut = {k: getattr(inputs, k) for k in ("bars", "mark_bars", "open_interest", "funding", "trades")}
+    cut = {k: getattr(inputs, k) for k in ("bars", "mark_price", "open_interest", "funding", "trades")}
     cut = {k: v[(v["ts_ns"] >= lo) & (v["ts_ns"] <= hi)].reset_index(drop=True) for k, v in cut.items()}
     return replace(inputs, **cut)
 

@@ -7,39 +7,14 @@ measured lag), never at the file's stamp.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from liq_signals.data import db as dbmod
 from liq_signals.data.layouts import interval_ms
+from liq_signals.engine.inputs import MarketInputs
 from liq_signals.errors import LiqSignalsError
-
-
-@dataclass(frozen=True, eq=False)
-class MarketInputs:
-    """Engine inputs for one symbol. Frames (sorted by ``ts_ns``):
-
-    - ``bars``: ts_ns (close), open, high, low, close (USDT), volume, taker_buy_volume (base);
-    - ``mark_bars``: ts_ns, high, low, close of mark-price klines of the same interval (may be empty);
-    - ``open_interest``: ts_ns (observed), open_interest (base, NaN = missing), open_interest_value (USDT),
-      taker_ratio (taker buy/sell volume ratio of the 5-minute interval, NaN when blank);
-    - ``funding``: ts_ns, rate (fraction per interval), mark_price (USDT, NaN when unknown);
-    - ``trades``: ts_ns, price, quantity, is_buyer_maker.
-    """
-
-    symbol: str
-    interval: str
-    bars: pd.DataFrame
-    mark_bars: pd.DataFrame
-    open_interest: pd.DataFrame
-    funding: pd.DataFrame
-    trades: pd.DataFrame
-
-    @property
-    def interval_ns(self) -> int:
-        return interval_ms(self.interval) * 1_000_000
 
 
 def _ts(value) -> pd.Timestamp | None:

@@ -52,7 +52,7 @@ class EventFeeder:
         self.bars = (b["ts_ns"].to_numpy(np.int64), b["open"].to_numpy(float), b["high"].to_numpy(float),
                      b["low"].to_numpy(float), b["close"].to_numpy(float), b["volume"].to_numpy(float),
                      b["taker_buy_volume"].to_numpy(float))
-        oi, fu, tr, mk = inputs.open_interest, inputs.funding, inputs.trades, inputs.mark_bars
+        oi, fu, tr, mk = inputs.open_interest, inputs.funding, inputs.trades, inputs.mark_price
         self.streams = []
         if engine.config.model in ("a", "b", "ensemble") and len(oi):
             self.streams.append(("oi", oi["ts_ns"].to_numpy(np.int64),

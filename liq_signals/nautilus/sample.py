@@ -102,7 +102,7 @@ def market_inputs(frames: SampleFrames, start_ns: int | None = None, end_ns: int
     ``with_taker=False`` blanks the bars' taker volumes: Nautilus bars carry none, so this is what the
     Nautilus actor sees (``OpenInterest`` carries the metrics taker ratio, which the engine prefers).
     """
-    from liq_signals.data.query import MarketInputs
+    from liq_signals.engine.inputs import MarketInputs
 
     def cut(df: pd.DataFrame) -> pd.DataFrame:
         keep = np.ones(len(df), dtype=bool)

@@ -237,7 +237,7 @@ def _observations(inputs) -> list:
                     (int(r.ts_ns), _nan_none(r.open_interest), _nan_none(r.open_interest_value), _nan_none(r.taker_ratio))))
     for r in inputs.funding.itertuples(index=False):
         obs.append((int(r.ts_ns), "on_funding", (int(r.ts_ns), float(r.rate), _nan_none(r.mark_price))))
-    for r in inputs.mark_bars.itertuples(index=False):
+    for r in inputs.mark_price.itertuples(index=False):
         obs.append((int(r.ts_ns), "on_mark_price", (int(r.ts_ns), float(r.high), float(r.low), float(r.close))))
     if len(inputs.trades):
         t = inputs.trades
@@ -292,9 +292,9 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
     times = cfg.snapshot_times()
     warm_start = cfg.start - parse_duration(cfg.warmup, "warmup")
     inputs = load_market_inputs(cfg.db_path, cfg.symbol, warm_start, cfg.end + max_h)
-    path_bars = inputs.mark_bars if len(inputs.mark_bars) else inputs.bars
+    path_bars = inputs.mark_price if len(inputs.mark_price) else inputs.bars
     notes = []
-    if len(inputs.mark_bars):
+    if len(inputs.mark_price):
         notes.append("price path: mark-price klines")
     else:
         notes.append(f"price path: last-price {inputs.interval} klines (no mark-price klines stored)")
