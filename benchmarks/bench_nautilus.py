@@ -16,6 +16,7 @@ import argparse
 import resource
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,11 +24,28 @@ import pandas as pd
 MIN_NS = 60 * 10**9
 
 
+def sample_frames():
+    """The shipped BTCUSDT month through the DuckDB path (ingested into a temporary file): bars (ts = close,
+    ns), open interest (ts observed, oi base, oi_value USDT; missing rows dropped), funding (ts, rate, mark)."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from liq_signals.data.ingest import ingest_paths
+    from liq_signals.data.query import load_market_inputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "sample.duckdb"
+        ingest_paths([Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data" / "btcusdt-2023-11"], db)
+        m = load_market_inputs(db, "BTCUSDT", interval="15m")
+    oi = m.open_interest[m.open_interest["open_interest"].notna()]
+    oi = oi.rename(columns={"ts_ns": "ts", "open_interest": "oi", "open_interest_value": "oi_value"})
+    return SimpleNamespace(bars=m.bars.rename(columns={"ts_ns": "ts"}), oi=oi.reset_index(drop=True),
+                           funding=m.funding.rename(columns={"ts_ns": "ts"}))
+
+
 def one_minute_frames(n_bars: int):
     """(bars frame ts/open/high/low/close/volume, oi frame ts/oi/oi_value, funding frame ts/rate/mark_price)."""
-    from liq_signals.nautilus.sample import load_sample_frames
-
-    f = load_sample_frames()
+    f = sample_frames()
     b = f.bars[f.bars["ts"] >= f.oi["ts"].iloc[0]].reset_index(drop=True)  # where OI exists
     o, h, l, c, v = (b[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
     # a 15-step path per bar: open → (low then high if the bar rose, else high then low) → close
@@ -119,11 +137,8 @@ def feeder_class():
             self.subscribe_bars(self.bar_type)
 
         def on_data(self, data):
-            if isinstance(data, OpenInterest):
-                self.indicator.update_open_interest(data.ts_event, data.open_interest, data.open_interest_value,
-                                                    data.taker_ratio)
-            elif isinstance(data, FundingRate):
-                self.indicator.update_funding(data.ts_event, data.rate, data.mark_price)
+            if isinstance(data, (OpenInterest, FundingRate)):
+                self.indicator.observe(data.to_observation())
 
     return IndicatorFeeder
 
@@ -164,15 +179,39 @@ def run(label, bars, oi, fu, instrument, bar_type, with_actor: bool, with_strate
     wall = time.perf_counter() - t0
     out = {"label": label, "wall_s": wall, "bars_per_s": len(bars) / wall,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "events": len(actor.events) if actor else 0, "orders": len(engine.cache.orders())}
+           "events": len(actor.events) if actor else 0, "orders": len(engine.cache.orders()),
+           "event_rows": event_rows(actor.events) if actor else []}
     engine.dispose()
     return out
+
+
+REFERENCE_EVENTS = Path(__file__).with_name("reference-events-210k.csv.gz")
+EVENTS_HEADER = "ts_ns,event,side,price_low,price_high,notional_usd,distance_bps"
+
+
+def event_rows(events) -> list[str]:
+    """Published events as CSV rows with every float written exactly (repr)."""
+    return [f"{e.ts_event},{e.event},{e.side},{e.price_low!r},{e.price_high!r},{e.notional_usd!r},{e.distance_bps!r}"
+            for e in events]
+
+
+def events_identical(rows: list[str]) -> bool:
+    """True when ``rows`` equal the reference event list of the default 210k-bar actor run, kept in
+    ``benchmarks/`` (written by ``--write-reference`` from a run of the engine it pins)."""
+    import gzip
+
+    with gzip.open(REFERENCE_EVENTS, "rt") as f:
+        return f.read().splitlines() == [EVENTS_HEADER, *rows]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bars", type=int, default=210_000, help="number of 1-minute bars (>= 200000 for the report)")
     ap.add_argument("--skip-demo", action="store_true", help="do not time the demo")
+    ap.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    ap.add_argument("--write-reference", action="store_true",
+                    help="write the actor run's events as the reference list (only when the engine's output "
+                         "is meant to change)")
     args = ap.parse_args()
 
     from nautilus_trader.model.data import BarType
@@ -202,9 +241,28 @@ def main() -> None:
     for r, ref in zip(results, against):
         print(f"{r['label']:42s} {r['wall_s']:8.2f} {r['bars_per_s']:10,.0f} {r['peak_rss_mb']:12,.0f} "
               f"{r['wall_s'] / bare:8.2f} {r['wall_s'] / ref:9.2f} {r['events']:7d} {r['orders']:7d}")
-    print("overhead = wall / the same run without actor + indicator (bare, or the strategy alone); target <= 1.3")
+    print("overhead = wall / the same run without actor + indicator (bare, or the strategy alone)")
+    rows = results[2]["event_rows"]
+    if args.write_reference:
+        import gzip
+
+        with gzip.open(REFERENCE_EVENTS, "wt") as f:
+            f.write("\n".join([EVENTS_HEADER, *rows]) + "\n")
+    same = args.bars == 210_000 and events_identical(rows)
+    print(f"actor events: {len(rows):,}; identical to {REFERENCE_EVENTS.name}: {same}"
+          + ("" if args.bars == 210_000 else " (only compared at the default 210,000 bars)"))
+    demo_s = None
     if not args.skip_demo:
-        print(f"demo end-to-end (ingest + catalog + backtest + report, fresh folder): {demo_seconds():.1f} s")
+        demo_s = demo_seconds()
+        print(f"demo end-to-end (ingest + catalog + backtest + report, fresh folder): {demo_s:.1f} s")
+    if args.json:
+        import json
+
+        print(json.dumps({"bars": len(bars), "bare_s": results[0]["wall_s"], "indicator_s": results[1]["wall_s"],
+                          "actor_indicator_s": results[2]["wall_s"], "strategy_s": results[3]["wall_s"],
+                          "actor_indicator_strategy_s": results[4]["wall_s"],
+                          "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "events": len(rows),
+                          "events_identical": same, "demo_s": demo_s}))
 
 
 def demo_seconds() -> float:

@@ -51,3 +51,39 @@ def browser_unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"browser test cannot run under CI: {reason}")
     pytest.skip(f"headless Chromium unavailable: {reason}")
+
+
+# ------------------------------------------------------------------------------------------ shared sample data
+from pathlib import Path  # noqa: E402
+
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data"
+BTC_SAMPLE = SAMPLE_DATA / "btcusdt-2023-11"  # BTCUSDT 15m klines, 5m metrics, funding: 2023-11-12 → 12-13
+HYPE_SAMPLE = SAMPLE_DATA / "hypeusdt-2025-10-25"
+
+
+@pytest.fixture(scope="session")
+def btc_db(tmp_path_factory) -> Path:
+    """A DuckDB file holding the shipped BTCUSDT month (ingested once per test session; treat as read-only)."""
+    from liq_signals.data.ingest import ingest_paths
+
+    path = tmp_path_factory.mktemp("btc_db") / "btc.duckdb"
+    ingest_paths([BTC_SAMPLE], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """A DuckDB file holding every shipped sample file (read-only)."""
+    from liq_signals.data.ingest import ingest_paths
+
+    path = tmp_path_factory.mktemp("sample_db") / "sample.duckdb"
+    ingest_paths([SAMPLE_DATA], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def btc_month(btc_db):
+    """``MarketInputs`` of the BTCUSDT month (15-minute bars), read through the DuckDB path."""
+    from liq_signals.data.query import load_market_inputs
+
+    return load_market_inputs(btc_db, "BTCUSDT", interval="15m")

@@ -14,6 +14,7 @@ from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 from liq_signals.engine.grid import PriceGrid, bucket_of
 from liq_signals.engine.snapshot import LevelSnapshot
 from liq_signals.errors import ConfigError
+from liq_signals.engine.inputs import OpenInterest
 
 
 def test_fixed_edges_are_anchored_multiples_of_width():
@@ -56,8 +57,8 @@ def test_outside_grid_counted_not_clipped():
     cfg = EngineConfig(tiers=(5.0, 100.0), tier_weights=(1, 1), tier_half_life_hours=(1e9, 1e9))
     e = LiquidationEngine(cfg, bracket_table=table)
     t0 = 1_755_561_600 * 10**9
-    e.on_open_interest(t0, 1000.0, 1000.0 * 67_000)
-    e.on_open_interest(t0 + 1, 1001.0, 1001.0 * 67_000, 1.0)
+    e.observe(OpenInterest(t0, 1000.0, 1000.0 * 67_000))
+    e.observe(OpenInterest(t0 + 1, 1001.0, 1001.0 * 67_000, 1.0))
     e.on_bar(t0 + 1, 67_000, 67_000, 67_000, 67_000)
     # 100x levels (66,596 / 67,400) inside, 5x levels (53,815 / 80,080) outside [60,000, 70,000]
     snap = e.snapshot(edges=np.arange(60_000.0, 70_001.0, 100.0))

@@ -8,6 +8,7 @@ import pytest
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 from liq_signals.errors import ConfigError
+from liq_signals.engine.inputs import MarkPrice, OpenInterest
 
 T0 = 1_755_561_600 * 10**9  # 2025-08-19 00:00 UTC
 MIN5 = 300 * 10**9
@@ -23,8 +24,8 @@ def engine(tiers=(10.0,), weights=(1.0,), half_lives=(NO_DECAY,), **kw):
 
 def rise(e, oi0, oi1, price, ratio=1.0, t=T0):
     """Two OI observations at ``price`` (implied by their values) and a flat bar closing at the second."""
-    e.on_open_interest(t, oi0, oi0 * price)
-    e.on_open_interest(t + MIN5, oi1, oi1 * price, ratio)
+    e.observe(OpenInterest(t, oi0, oi0 * price))
+    e.observe(OpenInterest(t + MIN5, oi1, oi1 * price, ratio))
     e.on_bar(t + MIN5, price, price, price, price, 10.0, 5.0)
 
 
@@ -75,8 +76,8 @@ def test_leverage_form_for_all_tiers_and_ordering():
 
 def test_entry_is_mean_of_implied_prices_at_both_ends():
     e = engine()
-    e.on_open_interest(T0, 1000.0, 1000.0 * 66_000)
-    e.on_open_interest(T0 + MIN5, 1001.0, 1001.0 * 68_000, 1.0)
+    e.observe(OpenInterest(T0, 1000.0, 1000.0 * 66_000))
+    e.observe(OpenInterest(T0 + MIN5, 1001.0, 1001.0 * 68_000, 1.0))
     e.on_bar(T0 + MIN5, 68_000, 68_000, 68_000, 68_000)
     assert set(e.models["a"].book.entry) == {67_000.0}
 
@@ -85,7 +86,7 @@ def test_falling_oi_closes_proportionally():
     e = engine()
     rise(e, 1000.0, 1010.0, 67_000.0)
     before_long, before_short = e.open_notional()
-    e.on_open_interest(T0 + 2 * MIN5, 909.0, 909.0 * 67_000)  # -10% of OI
+    e.observe(OpenInterest(T0 + 2 * MIN5, 909.0, 909.0 * 67_000))  # -10% of OI
     e.on_bar(T0 + 2 * MIN5, 67_000, 67_000, 67_000, 67_000)
     long, short = e.open_notional()
     assert long == pytest.approx(before_long * (1 - 101 / 1010))
@@ -99,7 +100,7 @@ def test_side_never_exceeds_oi_value():
     long, _ = e.open_notional()
     assert long <= 100.0 * 67_000 * (1 + 1e-12)
     # ... OI then collapses to 10 BTC: each side capped at 10 * price
-    e.on_open_interest(T0 + 2 * MIN5, 10.0, 10.0 * 67_000)
+    e.observe(OpenInterest(T0 + 2 * MIN5, 10.0, 10.0 * 67_000))
     e.on_bar(T0 + 2 * MIN5, 67_000, 67_000, 67_000, 67_000)
     long, short = e.open_notional()
     assert long <= 10.0 * 67_000 * (1 + 1e-12)
@@ -122,8 +123,8 @@ def test_consumption_removes_for_good():
 def test_cohorts_born_inside_a_bar_only_see_its_close():
     e = engine()
     e.on_bar(T0, 67_000, 67_000, 67_000, 67_000)
-    e.on_open_interest(T0 + MIN5, 1000.0, 1000.0 * 67_000)
-    e.on_open_interest(T0 + 2 * MIN5, 1001.0, 1001.0 * 67_000, 1.0)
+    e.observe(OpenInterest(T0 + MIN5, 1000.0, 1000.0 * 67_000))
+    e.observe(OpenInterest(T0 + 2 * MIN5, 1001.0, 1001.0 * 67_000, 1.0))
     # the bar (T0, T0+15m] dipped to 60,000 — maybe before the positions were opened at +10 min
     e.on_bar(T0 + 3 * MIN5, 67_000, 67_000, 60_000, 67_000)
     assert e.open_notional()[0] == pytest.approx(33_500.0)
@@ -140,9 +141,9 @@ def test_decay_halves_at_half_life():
 
 def test_missing_oi_is_skipped():
     e = engine()
-    e.on_open_interest(T0, 1000.0, 1000.0 * 67_000)
-    e.on_open_interest(T0 + MIN5, float("nan"), None)
-    e.on_open_interest(T0 + 2 * MIN5, 1001.0, 1001.0 * 67_000, 1.0)
+    e.observe(OpenInterest(T0, 1000.0, 1000.0 * 67_000))
+    e.observe(OpenInterest(T0 + MIN5, float("nan"), None))
+    e.observe(OpenInterest(T0 + 2 * MIN5, 1001.0, 1001.0 * 67_000, 1.0))
     e.on_bar(T0 + 2 * MIN5, 67_000, 67_000, 67_000, 67_000)
     assert sum(e.open_notional()) == pytest.approx(67_000.0)
 
@@ -169,10 +170,10 @@ def test_mark_price_extremes_drive_consumption():
     e = engine()
     rise(e, 1000.0, 1001.0, 67_000.0)
     # last price wicks through the 10x long LP, mark price does not: the long survives
-    e.on_mark_price(T0 + 2 * MIN5, 67_050.0, 61_000.0, 66_000.0)
+    e.observe(MarkPrice(T0 + 2 * MIN5, 67_050.0, 61_000.0, 66_000.0))
     e.on_bar(T0 + 2 * MIN5, 67_000, 67_100, 60_000, 66_000)
     assert e.open_notional()[0] == pytest.approx(33_500.0)
     # mark low reaches it on the next bar: removed
-    e.on_mark_price(T0 + 3 * MIN5, 66_000.0, 60_500.0, 61_000.0)
+    e.observe(MarkPrice(T0 + 3 * MIN5, 66_000.0, 60_500.0, 61_000.0))
     e.on_bar(T0 + 3 * MIN5, 66_000, 66_000, 60_600, 61_000)
     assert e.open_notional()[0] == 0.0

@@ -9,6 +9,7 @@ import pytest
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 from liq_signals.engine.models.ensemble import blend
+from liq_signals.engine.inputs import Funding, OpenInterest, Trade
 
 T0 = 1_755_561_600 * 10**9  # 2025-08-19 00:00 UTC
 MIN5 = 300 * 10**9
@@ -23,8 +24,8 @@ def engine(model, tiers=(10.0,), weights=(1.0,), **kw):
 
 
 def seed(e, price=67_000.0):
-    e.on_open_interest(T0, 1000.0, 1000.0 * price)
-    e.on_open_interest(T0 + MIN5, 1001.0, 1001.0 * price, 1.0)
+    e.observe(OpenInterest(T0, 1000.0, 1000.0 * price))
+    e.observe(OpenInterest(T0 + MIN5, 1001.0, 1001.0 * price, 1.0))
     e.on_bar(T0 + MIN5, price, price, price, price)
 
 
@@ -34,7 +35,7 @@ def test_funding_moves_long_lp_up_by_eroded_wallet():
     book = e.models["b"].book
     assert book.lp[book.side == 1] == pytest.approx([60_542.17], abs=0.01)
     rate, mark = 0.0005, 68_000.0
-    e.on_funding(T0 + 2 * MIN5, rate, mark)
+    e.observe(Funding(T0 + 2 * MIN5, rate, mark))
     e.on_bar(T0 + 2 * MIN5, 67_000, 67_000, 67_000, 67_000)
     # per 1 BTC: wallet 6,700 - rate * mark = 6,666; bracket 1 of the 2025-08-19 table (MMR 0.4%, cum 0)
     wb = 67_000 / 10 - rate * mark
@@ -47,7 +48,7 @@ def test_funding_moves_long_lp_up_by_eroded_wallet():
     # model A ignores funding
     a = engine("a")
     seed(a)
-    a.on_funding(T0 + 2 * MIN5, rate, mark)
+    a.observe(Funding(T0 + 2 * MIN5, rate, mark))
     a.on_bar(T0 + 2 * MIN5, 67_000, 67_000, 67_000, 67_000)
     assert a.models["a"].book.lp[a.models["a"].book.side == 1] == pytest.approx([60_542.17], abs=0.01)
 
@@ -55,7 +56,7 @@ def test_funding_moves_long_lp_up_by_eroded_wallet():
 def test_funding_without_mark_uses_last_close():
     e = engine("b")
     seed(e, 67_000.0)
-    e.on_funding(T0 + 2 * MIN5, 0.001)
+    e.observe(Funding(T0 + 2 * MIN5, 0.001))
     e.on_bar(T0 + 2 * MIN5, 67_000, 67_000, 67_000, 67_000)
     book = e.models["b"].book
     expected = (6_700 - 0.001 * 67_000 - 67_000) / (0.004 - 1)
@@ -77,7 +78,7 @@ def test_trade_flow_splits_notional_across_tiers():
     e = engine("c", tiers=tiers, weights=(4, 3, 2, 1), trade_min_notional_usd=100_000.0)
     ts, price, qty, ibm = trades_fixture()
     for r in zip(ts, price, qty, ibm):
-        e.on_trade(*r)
+        e.observe(Trade(*r))
     e.on_bar(T0 + 15 * 60 * 10**9, 67_000, 67_000, 67_000, 67_000)
     book = e.models["c"].book
     kept = price * qty >= 100_000.0
@@ -95,12 +96,12 @@ def test_trade_flow_top_n_and_portion():
     notional = np.sort(price * qty)[::-1]
     e = engine("c", trade_min_notional_usd=0.0, trade_top_n=10)
     for r in zip(ts, price, qty, ibm):
-        e.on_trade(*r)
+        e.observe(Trade(*r))
     e.on_bar(T0 + 15 * 60 * 10**9, 67_000, 67_000, 67_000, 67_000)
     assert e.models["c"].book.notional.sum() == pytest.approx(notional[:10].sum())
     e = engine("c", trade_min_notional_usd=0.0, trade_portion=0.25)
     for r in zip(ts, price, qty, ibm):
-        e.on_trade(*r)
+        e.observe(Trade(*r))
     e.on_bar(T0 + 15 * 60 * 10**9, 67_000, 67_000, 67_000, 67_000)
     assert e.models["c"].book.notional.sum() == pytest.approx(notional[:15].sum())
 

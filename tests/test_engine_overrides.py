@@ -17,6 +17,7 @@ from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 from liq_signals.errors import ConfigError
 from liq_signals.validate.run import ValidateConfig, run_validation
+from liq_signals.engine.inputs import OpenInterest
 
 SAMPLE = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data"
 T0 = 1_755_561_600 * 10**9  # 2025-08-19 00:00 UTC
@@ -107,8 +108,8 @@ def test_even_side_attribution_splits_half_half():
         cfg = EngineConfig(tiers=(10.0,), tier_weights=(1.0,), tier_half_life_hours=(1e9,), bucket_mode="fixed",
                            bucket_width=1.0, side_attribution=attribution)
         e = LiquidationEngine(cfg, bracket_table=table)
-        e.on_open_interest(T0, 1000.0, 1000.0 * 67_000)
-        e.on_open_interest(T0 + MIN5, 1002.0, 1002.0 * 67_000, 3.0)
+        e.observe(OpenInterest(T0, 1000.0, 1000.0 * 67_000))
+        e.observe(OpenInterest(T0 + MIN5, 1002.0, 1002.0 * 67_000, 3.0))
         e.on_bar(T0 + MIN5, 67_000, 67_000, 67_000, 67_000, 10.0, 5.0)
         out[attribution] = e.open_notional()
     opened = 2 * 67_000  # 2 BTC of new open interest at 67,000 USDT

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
+from liq_signals.engine.inputs import Funding, OpenInterest, Trade
 
 T0 = 1_700_000_000 * 10**9
 BAR = 900 * 10**9
@@ -47,9 +48,9 @@ def run(bars, obs, order_seed=None, until=None):
     obs = list(obs)
     if order_seed is not None:
         rng.shuffle(obs)  # arbitrary arrival order (all queued before the bars)
-    fn = {"oi": e.on_open_interest, "funding": e.on_funding, "trade": e.on_trade}
+    rec = {"oi": OpenInterest, "funding": Funding, "trade": Trade}
     for kind, args in obs:
-        fn[kind](*args)
+        e.observe(rec[kind](*args))
     snaps = []
     for b in bars:
         if until is not None and b[0] > until:

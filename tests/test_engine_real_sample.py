@@ -4,26 +4,20 @@ no lookahead, arrival-order independence, invariants, and the 2023-12-11 02:00 f
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from liq_signals.data.ingest import ingest_paths
-from liq_signals.data.query import load_market_inputs
-from liq_signals.engine.inputs import MarketInputs
-from liq_signals.engine.batch import EventFeeder, levels_at, run_heatmap, to_ns
+from liq_signals.engine.feeder import InputFeeder
+from liq_signals.engine.inputs import Funding, MarketInputs, OpenInterest, Trade
+from liq_signals.engine.batch import levels_at, run_heatmap, to_ns
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
-
-SAMPLE = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data" / "btcusdt-2023-11"
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory) -> MarketInputs:
-    db = tmp_path_factory.mktemp("eng") / "btc.duckdb"
-    ingest_paths([str(SAMPLE)], db)
-    return load_market_inputs(db, "BTCUSDT")
+def month(btc_month) -> MarketInputs:
+    return btc_month
 
 
 def with_trades(inputs: MarketInputs) -> MarketInputs:
@@ -109,7 +103,7 @@ def test_shuffled_single_steps_equal_batch_heatmap(month):
             j += 1
         rng.shuffle(due)  # arrival order inside the bar must not matter
         for _, kind, args in due:
-            {"oi": e.on_open_interest, "funding": e.on_funding, "trade": e.on_trade}[kind](*args)
+            e.observe({"oi": OpenInterest, "funding": Funding, "trade": Trade}[kind](*args))
         e.on_bar(bar.ts_ns, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.taker_buy_volume)
         next_ts = bars[i + 1].ts_ns if i + 1 < len(bars) else np.iinfo(np.int64).max
         while k < len(times) and bar.ts_ns <= times[k] < next_ts:
@@ -124,7 +118,7 @@ def test_shuffled_single_steps_equal_batch_heatmap(month):
 
 def test_month_invariants_model_a(month):
     e = LiquidationEngine(EngineConfig(model="a"))
-    feeder = EventFeeder(month, e)
+    feeder = InputFeeder(month, e)
     model = e.models["a"]
     starts, lows, highs, closes, ends = [], [], [], [], []
     prev = None

@@ -1,5 +1,6 @@
-"""Nautilus layer, low level: tracker rules, LiquidationProximity catalog round-trip, config validation,
-and the actor on a low-level BacktestEngine fed the real sample (snapshots equal the batch heatmap)."""
+"""Nautilus layer, low level: LiquidationProximity catalog round-trip, config validation, and the actor on a
+low-level BacktestEngine fed the real sample through the DuckDB path (snapshots equal the batch heatmap, events
+equal the engine's proximity signals stepped outside Nautilus)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -19,59 +18,10 @@ from liq_signals.nautilus.actor import (
     LiquidationSignalActorConfig,
     OpenInterestMissingError,
 )
-from liq_signals.nautilus.proximity import LiquidationProximity
-from liq_signals.nautilus.tracker import Band, ProximityTracker, distance_bps, nearest_qualifying
+from liq_signals.nautilus.data_types import LiquidationProximity
 
 IID = InstrumentId.from_str("BTCUSDT-PERP.BINANCE")
 BAR_TYPE = BarType.from_str("BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL")
-
-
-def C(side, lo, hi, notional):
-    return Band(side, lo, hi, notional, 0.0)
-
-
-# ------------------------------------------------------------------------------------------ tracker
-
-
-def test_distance_bps_hand_values():
-    assert distance_bps(100.0, 99.0, 99.5) == pytest.approx(50.0)  # 0.5 below a price of 100
-    assert distance_bps(100.0, 101.0, 102.0) == pytest.approx(100.0)
-    assert distance_bps(100.0, 99.0, 101.0) == 0.0
-
-
-def test_nearest_qualifying_respects_side_thresholds_and_share():
-    clusters = [C("long", 98.0, 99.0, 10.0), C("long", 90.0, 91.0, 90.0), C("short", 101.0, 102.0, 5.0)]
-    # nearest long is the small one at 98-99
-    assert nearest_qualifying(clusters, "long", 100.0, 0.0, 0.0).price_low == 98.0
-    # a notional floor of 50 skips it; share 0.5 of the long total (100) does too
-    assert nearest_qualifying(clusters, "long", 100.0, 50.0, 0.0).price_low == 90.0
-    assert nearest_qualifying(clusters, "long", 100.0, 0.0, 0.5).price_low == 90.0
-    # a short cluster is never a long candidate; nothing above 102 for shorts at price 103
-    assert nearest_qualifying(clusters, "short", 103.0, 0.0, 0.0) is None
-
-
-def test_tracker_enter_left_swept_and_cooldown():
-    tr = ProximityTracker(proximity_bps=100.0, cooldown_bars=2)
-    near = [C("long", 98.5, 99.2, 10.0)]  # 80 bps below 100
-    far = [C("long", 90.0, 91.0, 10.0)]
-    ev = tr.step(1, high=100.5, low=99.5, close=100.0, clusters=near)
-    assert [(e.event, e.band.side) for e in ev] == [("entered", "long")]
-    assert tr.step(2, 100.5, 99.5, 100.0, near) == []  # still inside: no event
-    ev = tr.step(3, 100.5, 99.5, 100.0, far)
-    assert [e.event for e in ev] == ["left"]
-    assert tr.step(4, 100.5, 99.5, 100.0, near) == []  # cooldown: 1 bar since exit < 2
-    assert [e.event for e in tr.step(5, 100.5, 99.5, 100.0, near)] == ["entered"]
-    ev = tr.step(6, 100.5, 98.4, 98.6, near)  # low 98.4 <= price_low 98.5: traded through
-    assert [e.event for e in ev] == ["swept"]
-    assert ev[0].band.price_low == 98.5
-
-
-def test_tracker_waits_for_warmup_and_short_side_sweeps_on_high():
-    tr = ProximityTracker(proximity_bps=50.0)
-    above = [C("short", 100.3, 100.6, 5.0)]  # 30 bps above
-    assert tr.step(1, 100.1, 99.9, 100.0, above, warm=False) == []
-    assert [e.event for e in tr.step(2, 100.1, 99.9, 100.0, above)] == ["entered"]
-    assert [e.event for e in tr.step(3, 100.6, 99.9, 100.5, above)] == ["swept"]
 
 
 # ------------------------------------------------------------------------------------------ data type
@@ -158,15 +108,37 @@ def _engine(bars, oi, funding, actor, strategy=None):
 
 
 @pytest.fixture(scope="module")
-def sample():
-    from liq_signals.nautilus.instruments import binance_perpetual
-    from liq_signals.nautilus.sample import load_sample_frames, nautilus_objects
+def sample(btc_month):
+    """(inputs as the actor sees them, bars, open interest, funding as Nautilus objects) for the BTCUSDT month
+    from the first open-interest observation on (the metrics file starts two days after the klines). Nautilus
+    bars carry no taker volumes (``OpenInterest`` carries the metrics taker ratio, which the engine prefers),
+    so the inputs' taker volume is blanked."""
+    from dataclasses import replace
 
-    frames = load_sample_frames()
-    t0 = int(frames.oi["ts"].iloc[0])  # the metrics file starts two days after the klines
-    frames = type(frames)(frames.bars[frames.bars["ts"] >= t0], frames.oi, frames.funding[frames.funding["ts"] >= t0])
-    bars, oi, funding = nautilus_objects(frames, binance_perpetual("BTCUSDT"), BAR_TYPE)
-    return frames, bars, oi, funding
+    from nautilus_trader.model.data import CustomData, DataType
+
+    from liq_signals.nautilus.catalog_export import bars_from_frame
+    from liq_signals.nautilus.data_types import FundingRate, OpenInterest
+    from liq_signals.nautilus.instruments import binance_perpetual
+
+    m = btc_month
+    oi = m.open_interest[m.open_interest["open_interest"].notna()]
+    t0 = int(oi["ts_ns"].iloc[0])
+    bars = m.bars[m.bars["ts_ns"] >= t0].assign(taker_buy_volume=np.nan).reset_index(drop=True)
+    funding = m.funding[m.funding["ts_ns"] >= t0].reset_index(drop=True)
+    nt_bars = bars_from_frame(bars.rename(columns={"ts_ns": "ts"}), BAR_TYPE, binance_perpetual("BTCUSDT"))
+    for col in ("open", "high", "low", "close"):  # the prices exactly as the actor receives them (tick-rounded)
+        bars[col] = [getattr(b, col).as_double() for b in nt_bars]
+    inputs = replace(m, bars=bars, open_interest=oi.reset_index(drop=True), funding=funding)
+    nt_oi = [CustomData(DataType(OpenInterest), OpenInterest(t, t, instrument_id=IID, open_interest=v,
+                                                             open_interest_value=w, taker_ratio=r))
+             for t, v, w, r in zip(oi["ts_ns"].tolist(), oi["open_interest"].tolist(),
+                                   oi["open_interest_value"].tolist(), oi["taker_ratio"].tolist())]
+    nt_funding = [CustomData(DataType(FundingRate), FundingRate(t, t, instrument_id=IID, rate=r, mark_price=p,
+                                                                interval_hours=8))
+                  for t, r, p in zip(funding["ts_ns"].tolist(), funding["rate"].tolist(),
+                                     funding["mark_price"].tolist())]
+    return inputs, nt_bars, nt_oi, nt_funding
 
 
 ACTOR_KW = dict(model="a", proximity_bps=60.0, bucket_floor_usd=3e6, min_cluster_notional=1e7,
@@ -175,7 +147,7 @@ ACTOR_KW = dict(model="a", proximity_bps=60.0, bucket_floor_usd=3e6, min_cluster
 
 @pytest.fixture(scope="module")
 def low_level_run(sample):
-    frames, bars, oi, funding = sample
+    _, bars, oi, funding = sample
     actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **ACTOR_KW))
     engine = _engine(bars, oi, funding, actor)
     engine.run()
@@ -187,7 +159,7 @@ def low_level_run(sample):
 def model_run(request, sample, low_level_run):
     if request.param == "a":
         return low_level_run
-    frames, bars, oi, funding = sample
+    _, bars, oi, funding = sample
     kw = dict(ACTOR_KW, model=request.param)
     actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **kw))
     engine = _engine(bars, oi, funding, actor)
@@ -200,20 +172,19 @@ def test_low_level_actor_snapshots_equal_batch_heatmap(sample, model_run):
     """One source of truth: the actor's hourly snapshots equal ``run_heatmap`` on the same inputs (models
     a, b with funding, and the ensemble)."""
     from liq_signals.engine.batch import run_heatmap
-    from liq_signals.nautilus.sample import market_inputs
 
-    frames = sample[0]
+    inputs = sample[0]
     actor = model_run
     assert len(actor.events) > 0
     hm_actor = actor.heatmap_frame()
-    assert len(hm_actor) > 1000 and actor.oi_seen == len(frames.oi)
+    assert len(hm_actor) > 1000 and actor.oi_seen == len(inputs.open_interest)
     times = sorted(hm_actor["time"].unique())
     assert all(t.minute == 0 for t in times)  # heatmap_every=4 x 15 min on the epoch grid = whole hours
     cfg = actor.indicator.engine_config
-    batch = run_heatmap(market_inputs(frames), cfg, start=times[0], end=times[-1], every="1h").to_frame()
+    batch = run_heatmap(inputs, cfg, start=times[0], end=times[-1], every="1h").to_frame()
     assert sorted(batch["time"].unique()) == times
     grid = cfg.grid()
-    closes = frames.bars.set_index(pd.to_datetime(frames.bars["ts"], unit="ns", utc=True))["close"]
+    closes = inputs.bars.set_index(pd.to_datetime(inputs.bars["ts_ns"], unit="ns", utc=True))["close"]
     key = ["time", "side", "tier", "price_low"]
     for t in times[:: max(1, len(times) // 40)]:  # ~40 snapshots spread over the month
         edges = grid.edges_around(float(closes[t]), cfg.grid_range_fraction)
@@ -250,57 +221,34 @@ def test_missing_open_interest_fails_with_clear_message(sample):
     engine.dispose()
 
 
-@pytest.mark.parametrize("kw", [
-    dict(ACTOR_KW, heatmap_every=0),
-    dict(model="a", proximity_bps=40.0, bucket_floor_usd=0.0, min_cluster_notional=0.0, min_cluster_share=0.05,
-         cooldown_bars=0, warmup_bars=96),
-])
-def test_skipping_quiet_bars_changes_no_event(sample, monkeypatch, kw):
-    """The actor skips the cluster work on bars where no event can happen (nothing active and nothing can
-    enter: not warm yet, or the proximity range lies in a 'quiet interval'). Forcing the full work on every
-    bar must publish exactly the same events."""
-    frames, bars, oi, funding = sample
+def test_actor_events_equal_the_engine_signals_outside_nautilus(sample, low_level_run):
+    """One source of truth: the actor publishes exactly the events ``ProximitySignals`` finds when the engine
+    is stepped over the same inputs by the batch feeder, without Nautilus."""
+    from liq_signals.engine.engine import LiquidationEngine
+    from liq_signals.engine.feeder import InputFeeder
+    from liq_signals.engine.signals import ProximitySignals
 
-    def run():
-        actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **kw))
-        engine = _engine(bars, oi, funding, actor)
-        engine.run()
-        events = [e.to_row() for e in actor.events]
-        skipped = actor.quiet_bars
-        engine.dispose()
-        return events, skipped
-
-    fast, skipped = run()
-    monkeypatch.setattr(LiquidationSignalActor, "_can_skip", lambda *a: False)
-    full, none_skipped = run()
-    assert none_skipped == 0 and skipped > 50  # the shortcut is really taken ...
-    assert len(fast) > 10 and fast == full  # ... and changes nothing
-
-
-def test_quiet_interval_treats_bands_at_the_window_edge_and_large_bands_as_reachable():
-    from liq_signals.engine.snapshot import cluster_tables
-    from liq_signals.nautilus.tracker import quiet_interval
-
-    edges = np.arange(90.0, 111.0)  # buckets of 1 USDT from 90 to 110
-    by = np.zeros(20)
-    by[[0, 1]] = 5.0  # 90-92: small, but touches the window's low edge (more of it may lie below)
-    by[4] = 5.0  # 94-95: small
-    by[7] = 50.0  # 97-98: large
-    by[13] = 5.0  # 103-104: small
-    by[16] = 50.0  # 106-107: large
-    tables = cluster_tables(np.stack([by, np.zeros(20)]), edges)
-    assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (98.0, 106.0)
-    by[7] = 0.0
-    tables = cluster_tables(np.stack([by, np.zeros(20)]), edges)
-    assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.0) == (92.0, 106.0)  # the edge band bounds it
-    assert quiet_interval(tables, 90.0, 110.0, 100.0, 10.0, 0.01) == (95.0, 103.0)  # shares can grow: all count
-    assert quiet_interval(tables, 90.0, 110.0, 106.5, 10.0, 0.0) is None  # a large band holds the price
+    inputs = sample[0]
+    cfg = low_level_run.config
+    engine = LiquidationEngine(cfg.engine_config())
+    feeder = InputFeeder(inputs, engine)
+    signals = ProximitySignals(cfg.proximity_config())
+    expected = []
+    for n, bar in enumerate(inputs.bars.itertuples(index=False), start=1):
+        feeder.step()
+        warm = n >= cfg.warmup_bars and engine.initialized
+        for ev in signals.on_bar(engine, bar.ts_ns, bar.high, bar.low, bar.close, warm):
+            c = ev.cluster
+            expected.append((ev.ts_ns, c.side, c.price_low, c.price_high, c.notional_usd, c.distance_bps, ev.event))
+    published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
+                 for e in low_level_run.events]
+    assert len(published) > 10 and published == expected
 
 
 def test_published_events_persist_to_the_configured_catalog(sample, tmp_path):
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-    frames, bars, oi, funding = sample
+    _, bars, oi, funding = sample
     kw = dict(ACTOR_KW, heatmap_every=0, catalog_path=str(tmp_path / "events"))
     actor = LiquidationSignalActor(LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, **kw))
     engine = _engine(bars[:1500], oi, funding, actor)
@@ -309,22 +257,3 @@ def test_published_events_persist_to_the_configured_catalog(sample, tmp_path):
     engine.dispose()
     back = ParquetDataCatalog(str(tmp_path / "events")).query(LiquidationProximity)
     assert len(published) > 5 and [getattr(b, "data", b).to_row() for b in back] == published
-
-
-@settings(max_examples=80, deadline=None)
-@given(data=st.data(), n=st.integers(1, 40), price=st.floats(95.0, 145.0),
-       min_notional=st.sampled_from([0.0, 3.0, 8.0]), min_share=st.sampled_from([0.0, 0.2]))
-def test_nearest_band_from_tables_equals_the_plain_search(data, n, price, min_notional, min_share):
-    """The actor's binary search on sorted bands picks what the plain scan over cluster objects picks."""
-    from liq_signals.engine.snapshot import cluster_tables
-
-    values = st.sampled_from([0.0, 0.0, 1.0, 2.5, 6.0])
-    totals = np.array([data.draw(st.lists(values, min_size=n, max_size=n)) for _ in range(2)])
-    edges = 100.0 + np.arange(n + 1) * 1.0
-    tables = cluster_tables(totals, edges)
-    for side in ("long", "short"):
-        t = tables[side]
-        plain = [Band(side, float(a), float(b), float(v), 0.0)
-                 for a, b, v in zip(t.price_low, t.price_high, t.notional_usd)]
-        assert nearest_qualifying(tables, side, price, min_notional, min_share) == \
-            nearest_qualifying(plain, side, price, min_notional, min_share)

@@ -96,11 +96,11 @@ def test_runs_are_deterministic(runs):
 def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     """Each 'entered' event is a cluster the engine, stepped over the DuckDB inputs, also reports."""
     from liq_signals.data.query import load_market_inputs
-    from liq_signals.engine.batch import EventFeeder, levels_at
+    from liq_signals.engine.batch import levels_at
+    from liq_signals.engine.feeder import InputFeeder
     from liq_signals.engine.engine import LiquidationEngine
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig  # noqa: F401 (config type)
     from liq_signals.nautilus.backtest import actor_config
-    from liq_signals.nautilus.indicator import floored_snapshot
 
     spec = load_runs(workdir / "avoid.toml")[0]
     acfg = actor_config(spec)
@@ -114,18 +114,18 @@ def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     entered = ev[ev["event"] == "entered"]
     assert len(entered) >= 5
     engine = LiquidationEngine(ecfg)
-    feeder = EventFeeder(inputs, engine)
+    feeder = InputFeeder(inputs, engine)
     for row in entered.itertuples():
         t = pd.Timestamp(row.ts).value
         feeder.run_until(t)
-        clusters = floored_snapshot(engine.snapshot(), acfg.bucket_floor_usd).clusters()
+        clusters = engine.snapshot().with_floor(acfg.bucket_floor_usd).clusters()
         match = [c for c in clusters if c.side == row.side and c.price_low == pytest.approx(row.price_low)
                  and c.price_high == pytest.approx(row.price_high)]
         assert match, (row.ts, row.side, row.price_low)
         assert match[0].distance_bps <= PROX and match[0].notional_usd == pytest.approx(row.notional_usd, rel=1e-9)
     # and the public one-shot API agrees at the first event
     first = entered.iloc[0]
-    snap = floored_snapshot(levels_at(inputs, ecfg, first["ts"]), acfg.bucket_floor_usd)
+    snap = levels_at(inputs, ecfg, first["ts"]).with_floor(acfg.bucket_floor_usd)
     assert any(c.side == first["side"] and c.price_low == pytest.approx(first["price_low"]) for c in snap.clusters())
 
 

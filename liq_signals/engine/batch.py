@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
+from liq_signals.engine.feeder import InputFeeder
 from liq_signals.errors import LiqSignalsError
 
 
@@ -40,68 +41,6 @@ def to_timedelta_ns(every) -> int:
     if ns <= 0:
         raise LiqSignalsError(f"duration must be positive, got {every!r}")
     return ns
-
-
-class EventFeeder:
-    """Feeds ``inputs`` into an engine bar by bar: before each bar, every observation stamped at or before
-    the bar close is queued (the engine applies them in its own deterministic order)."""
-
-    def __init__(self, inputs, engine: LiquidationEngine):
-        self.engine = engine
-        b = inputs.bars
-        self.bars = (b["ts_ns"].to_numpy(np.int64), b["open"].to_numpy(float), b["high"].to_numpy(float),
-                     b["low"].to_numpy(float), b["close"].to_numpy(float), b["volume"].to_numpy(float),
-                     b["taker_buy_volume"].to_numpy(float))
-        oi, fu, tr, mk = inputs.open_interest, inputs.funding, inputs.trades, inputs.mark_price
-        self.streams = []
-        if engine.config.model in ("a", "b", "ensemble") and len(oi):
-            self.streams.append(("oi", oi["ts_ns"].to_numpy(np.int64),
-                                 list(zip(oi["ts_ns"].tolist(), oi["open_interest"].tolist(),
-                                          oi["open_interest_value"].tolist(), oi["taker_ratio"].tolist()))))
-        if engine.config.model in ("b", "ensemble") and len(fu):
-            self.streams.append(("funding", fu["ts_ns"].to_numpy(np.int64),
-                                 list(zip(fu["ts_ns"].tolist(), fu["rate"].tolist(), fu["mark_price"].tolist()))))
-        if engine.config.model in ("c", "ensemble") and len(tr):
-            self.streams.append(("trade", tr["ts_ns"].to_numpy(np.int64),
-                                 list(zip(tr["ts_ns"].tolist(), tr["price"].tolist(), tr["quantity"].tolist(),
-                                          tr["is_buyer_maker"].tolist()))))
-        if len(mk):
-            self.streams.append(("mark", mk["ts_ns"].to_numpy(np.int64),
-                                 list(zip(mk["ts_ns"].tolist(), mk["high"].tolist(), mk["low"].tolist(),
-                                          mk["close"].tolist()))))
-        self.pos = [0] * len(self.streams)
-        self.bar_i = 0
-
-    @property
-    def next_bar_ns(self) -> int | None:
-        return int(self.bars[0][self.bar_i]) if self.bar_i < len(self.bars[0]) else None
-
-    def step(self) -> None:
-        """Queue the observations due by the next bar, then apply that bar."""
-        e = self.engine
-        i = self.bar_i
-        ts = int(self.bars[0][i])
-        for k, (kind, times, rows) in enumerate(self.streams):
-            j0 = self.pos[k]
-            j1 = int(np.searchsorted(times, ts, side="right"))
-            for r in rows[j0:j1]:
-                if kind == "oi":
-                    e.on_open_interest(*r)
-                elif kind == "funding":
-                    e.on_funding(*r)
-                elif kind == "trade":
-                    e.on_trade(*r)
-                else:
-                    e.on_mark_price(*r)
-            self.pos[k] = j1
-        _, o, h, l, c, v, tb = self.bars
-        e.on_bar(ts, o[i], h[i], l[i], c[i], None if np.isnan(v[i]) else v[i], None if np.isnan(tb[i]) else tb[i])
-        self.bar_i += 1
-
-    def run_until(self, t_ns: int) -> None:
-        """Apply every bar closing at or before ``t_ns``."""
-        while self.bar_i < len(self.bars[0]) and self.bars[0][self.bar_i] <= t_ns:
-            self.step()
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,7 +121,7 @@ def _add_note(notes: list, note: str) -> None:
 
 def _run(inputs, config: EngineConfig, times: np.ndarray, models: list[str], edges, progress=None):
     engine = LiquidationEngine(config)
-    feeder = EventFeeder(inputs, engine)
+    feeder = InputFeeder(inputs, engine)
     n_t, n_b = len(config.tiers), len(edges) - 1
     out = {m: (np.zeros((len(times), n_t, n_b), np.float32), np.zeros((len(times), n_t, n_b), np.float32),
                [], [], {}) for m in models}
@@ -220,7 +159,7 @@ def levels_at(inputs, config: EngineConfig, t) -> "LevelSnapshot":  # noqa: F821
     """The engine's snapshot at time ``t`` (after the last bar closed at or before t)."""
     t_ns = to_ns(t)
     engine = LiquidationEngine(config)
-    feeder = EventFeeder(inputs, engine)
+    feeder = InputFeeder(inputs, engine)
     feeder.run_until(t_ns)
     if engine.ts_ns is None:
         raise LiqSignalsError(f"no bar at or before {pd.Timestamp(t_ns, unit='ns', tz='UTC')}")

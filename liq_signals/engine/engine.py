@@ -2,8 +2,8 @@
 liquidation levels. It is the single source of truth for batch heatmaps, the Nautilus indicator and
 validation (pure numpy; no Nautilus imports).
 
-Time is epoch **nanoseconds** (int). Observations (``on_open_interest``, ``on_funding``, ``on_trade``,
-``on_mark_price``) are only queued; ``on_bar(ts_ns, ...)`` first applies every queued observation with
+Time is epoch **nanoseconds** (int). Observations (records of :mod:`liq_signals.engine.inputs`, given to
+``observe``) are only queued; ``on_bar(ts_ns, ...)`` first applies every queued observation with
 ``ts <= ts_ns`` in (ts, kind, value) order, then the bar (decay to ``ts_ns``, consumption by the bar's —
 or the mark price's — high/low). The state after a bar therefore does not depend on the order in which
 observations arrived, and nothing at time t uses an observation stamped after t.
@@ -17,18 +17,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from liq_signals.engine.grid import PriceGrid
+from liq_signals.engine.inputs import FUNDING, KIND_OF_RECORD, MARK_PRICE, OPEN_INTEREST, TRADES
 from liq_signals.engine.models import MODEL_CLASSES
-from liq_signals.engine.models.base import NS_PER_HOUR, BarContext
+from liq_signals.engine.models.base import BarContext
 from liq_signals.engine.models.ensemble import blend
 from liq_signals.engine.snapshot import LevelSnapshot
 from liq_signals.errors import ConfigError, LiqSignalsError
+from liq_signals.times import NS_PER_DAY, NS_PER_HOUR
 
 MODELS = ("a", "b", "c", "ensemble")
 SIDE_ATTRIBUTIONS = ("taker", "even")
-NS_PER_DAY = 24 * NS_PER_HOUR
 
-# kind ranks: the order in which observations sharing a timestamp are applied
-_MARK, _OI, _FUNDING, _TRADE = 0, 1, 2, 3
+_MARK, _OI, _TRADE = MARK_PRICE.rank, OPEN_INTEREST.rank, TRADES.rank
 
 
 def _finite_pos(name: str, value) -> None:
@@ -181,28 +181,28 @@ class LiquidationEngine:
         return self._table
 
     # observations (queued) ---------------------------------------------------------------------
-    def on_open_interest(self, ts_ns: int, open_interest: float, open_interest_value: float | None = None,
-                         taker_buy_sell_ratio: float | None = None) -> None:
-        """Queue an open-interest observation: ``ts_ns`` = observed time, OI in base, value in USDT,
-        optional taker buy/sell volume ratio of the interval ending at ``ts_ns``."""
-        self._queue.append((int(ts_ns), _OI, _f(open_interest), _f(open_interest_value), _f(taker_buy_sell_ratio)))
+    def observe(self, obs) -> None:
+        """Queue one observation (a record of :mod:`liq_signals.engine.inputs`: ``MarkPrice``,
+        ``OpenInterest``, ``Funding`` or ``Trade``, stamped with its observed time in epoch ns); nothing
+        changes until the next ``on_bar``. NaN values count as missing (None)."""
+        kind = KIND_OF_RECORD.get(type(obs))
+        if kind is None:
+            raise LiqSignalsError(f"not an engine input: {obs!r}")
+        if kind is OPEN_INTEREST or kind is FUNDING:
+            obs = obs._make([int(obs[0]), *(_f(v) for v in obs[1:])])
+        self._queue.append((int(obs.ts_ns), kind.rank, obs))
 
-    def on_funding(self, ts_ns: int, rate: float, mark_price: float | None = None) -> None:
-        """Queue a funding event (rate per interval as a fraction; mark price USDT when known)."""
-        self._queue.append((int(ts_ns), _FUNDING, _f(rate), _f(mark_price)))
-
-    def on_trade(self, ts_ns: int, price: float, quantity: float, is_buyer_maker: bool) -> None:
-        """Queue an aggregated trade (price USDT, quantity base; is_buyer_maker true = taker sold)."""
-        self._queue.append((int(ts_ns), _TRADE, float(price), float(quantity), bool(is_buyer_maker)))
-
-    def on_mark_price(self, ts_ns: int, high: float, low: float, close: float) -> None:
-        """Queue a mark-price bar (closing at ``ts_ns``); consumption then uses mark high/low."""
-        self._queue.append((int(ts_ns), _MARK, float(high), float(low), float(close)))
+    @property
+    def inputs(self) -> frozenset[str]:
+        """The input kinds (:data:`~liq_signals.engine.inputs.INPUT_KINDS` names) this engine's models use,
+        plus ``mark_price`` (consumption uses mark extremes when given)."""
+        return frozenset().union(*(m.inputs for m in self.models.values())) | {MARK_PRICE.name}
 
     # bar ----------------------------------------------------------------------------------------
     def on_bar(self, ts_ns: int, open: float, high: float, low: float, close: float,
                volume: float | None = None, taker_buy_volume: float | None = None) -> None:
-        """Advance to the bar closing at ``ts_ns``: apply queued observations with ts <= ts_ns, then the bar."""
+        """Advance to the bar closing at ``ts_ns``: apply queued observations with ts <= ts_ns, then the bar.
+        The arguments are the fields of :class:`~liq_signals.engine.inputs.Bar` (``engine.on_bar(*bar)``)."""
         ts_ns = int(ts_ns)
         if self.ts_ns is not None and ts_ns <= self.ts_ns:
             raise LiqSignalsError(f"bar at {ts_ns} ns is not after the previous bar at {self.ts_ns} ns")
@@ -214,26 +214,23 @@ class LiquidationEngine:
             self.first_ts_ns = min([ts_ns] + [e[0] for e in due])
         trades = []
         mark_hi, mark_lo, mark_close = -math.inf, math.inf, None
-        for e in due:
-            kind = e[1]
-            if kind == _OI:
-                self._ensure_table(e[0])
-                for m in self.models.values():
-                    if hasattr(m, "on_open_interest"):
-                        m.on_open_interest(e[0], e[2], e[3], e[4])
-            elif kind == _FUNDING:
-                self._ensure_table(e[0])
-                for m in self.models.values():
-                    if hasattr(m, "on_funding"):
-                        m.on_funding(e[0], e[2], e[3])
-            elif kind == _TRADE:
-                trades.append(e)
+        for ts, rank, obs in due:
+            if rank == _TRADE:
+                trades.append(obs)
+            elif rank == _MARK:
+                mark_hi, mark_lo, mark_close = max(mark_hi, obs.high), min(mark_lo, obs.low), obs.close
             else:
-                mark_hi, mark_lo, mark_close = max(mark_hi, e[2]), min(mark_lo, e[3]), e[4]
+                self._ensure_table(ts)
+                name = "open_interest" if rank == _OI else "funding"
+                for m in self.models.values():
+                    if name in m.inputs:
+                        getattr(m, f"on_{name}")(obs)
         self._ensure_table(ts_ns)
-        if trades and "c" in self.models:
-            arr = np.array([(t[0], t[2], t[3], t[4]) for t in trades], dtype=float)
-            self.models["c"].on_trades(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3] > 0.5)
+        if trades:
+            arr = np.array([(t.ts_ns, t.price, t.quantity, t.is_buyer_maker) for t in trades], dtype=float)
+            for m in self.models.values():
+                if TRADES.name in m.inputs:
+                    m.on_trades(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3] > 0.5)
         use_mark = self.config.use_mark_price and mark_close is not None
         bar = BarContext(
             ts_ns=ts_ns,
@@ -374,7 +371,8 @@ def _f(x) -> float | None:
 
 
 def _sort_key(e):
-    return tuple(-math.inf if v is None else v for v in e)
+    """(ts, rank, then the record's values; None sorts first): a deterministic order for one timestamp."""
+    return (e[0], e[1], *(-math.inf if v is None else v for v in e[2]))
 
 
 def _sum_outside(outs: list[dict]) -> dict:

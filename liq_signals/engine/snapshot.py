@@ -6,7 +6,7 @@ Units: prices and bucket edges in USDT, notionals in USDT, ``ts_ns`` epoch nanos
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,16 +17,17 @@ DEFAULT_MIN_SHARE = 0.0
 
 @dataclass(frozen=True)
 class Cluster:
-    """Adjacent non-empty buckets of one side: ``side`` 'long'|'short', price band (USDT), total notional
-    (USDT), ``distance_bps`` from the current price to the band's nearest edge (0 if the price is inside),
-    ``tiers`` {leverage: notional USDT}."""
+    """A cluster — adjacent member buckets of one side — the one representation used by ``levels``, the
+    proximity signals and the reports: ``side`` 'long'|'short', price band (USDT), total notional (USDT),
+    ``distance_bps`` from the current price to the band's nearest edge (0 if the price is inside), ``tiers``
+    {leverage: notional USDT} (empty where only the band was needed, e.g. in proximity events)."""
 
     side: str
     price_low: float
     price_high: float
     notional_usd: float
     distance_bps: float
-    tiers: dict
+    tiers: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -120,6 +121,19 @@ class LevelSnapshot:
     notes: tuple = ()
     outside_grid: dict = field(default_factory=dict)
     initialized: bool = True
+
+    def with_floor(self, bucket_floor_usd: float) -> "LevelSnapshot":
+        """This snapshot with every bucket whose side total (all tiers) is below ``bucket_floor_usd`` (USDT)
+        set to zero — the buckets the proximity signals' clusters are made of; 0 returns ``self``."""
+        if bucket_floor_usd <= 0:
+            return self
+        keep_long = self.long_by_bucket >= bucket_floor_usd
+        keep_short = self.short_by_bucket >= bucket_floor_usd
+        return replace(
+            self,
+            long_notional=np.where(keep_long[None, :], self.long_notional, 0.0),
+            short_notional=np.where(keep_short[None, :], self.short_notional, 0.0),
+        )
 
     # totals ------------------------------------------------------------------------------------
     @property

@@ -1,11 +1,11 @@
 """``LiquidationSignalActor``: estimated liquidation clusters → Nautilus data and signals.
 
-Subscribes to one bar type and to :class:`~liq_signals.nautilus.data_types.OpenInterest` /
-:class:`~liq_signals.nautilus.data_types.FundingRate` custom data, feeds a
-:class:`~liq_signals.nautilus.indicator.LiquidationClusterIndicator`, and on every bar runs the
-:class:`~liq_signals.nautilus.tracker.ProximityTracker`. Each state change is published twice:
+A thin adapter: it subscribes to one bar type and to :class:`~liq_signals.nautilus.data_types.OpenInterest` /
+:class:`~liq_signals.nautilus.data_types.FundingRate` custom data, forwards them to a
+:class:`~liq_signals.nautilus.indicator.LiquidationClusterIndicator` (the engine and its proximity signals,
+:mod:`liq_signals.engine.signals`), and publishes the events the indicator found for each bar, twice:
 
-- as :class:`~liq_signals.nautilus.proximity.LiquidationProximity` custom data
+- as :class:`~liq_signals.nautilus.data_types.LiquidationProximity` custom data
   (``publish_data(DataType(LiquidationProximity), ...)``; subscribe with ``subscribe_data``);
 - as a compact signal ``publish_signal(config.signal_name, "event|side|price_low|price_high|notional_usd|distance_bps")``
   (subscribe with ``subscribe_signal(config.signal_name)``).
@@ -44,11 +44,10 @@ from nautilus_trader.model.data import Bar, BarType, DataType
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from liq_signals.engine.engine import MODELS, EngineConfig
+from liq_signals.engine.signals import ProximityConfig
 from liq_signals.errors import ConfigError, LiqSignalsError
-from liq_signals.nautilus.data_types import FundingRate, OpenInterest
+from liq_signals.nautilus.data_types import FundingRate, LiquidationProximity, OpenInterest
 from liq_signals.nautilus.indicator import LiquidationClusterIndicator
-from liq_signals.nautilus.proximity import LiquidationProximity
-from liq_signals.nautilus.tracker import ProximityTracker, quiet_interval
 
 
 class OpenInterestMissingError(LiqSignalsError):
@@ -105,6 +104,12 @@ class LiquidationSignalActorConfig(ActorConfig, frozen=True):
         if not self.signal_name or not self.signal_name.replace("_", "").isalnum():
             raise ConfigError(f"signal_name must be a non-empty identifier, got {self.signal_name!r}")
         self.engine_config()  # validates the engine fields
+        self.proximity_config()
+
+    def proximity_config(self) -> ProximityConfig:
+        """The thresholds of the proximity signals."""
+        return ProximityConfig(self.proximity_bps, self.min_cluster_notional, self.min_cluster_share,
+                               self.cooldown_bars, self.bucket_floor_usd)
 
     def engine_config(self) -> EngineConfig:
         """The ``EngineConfig`` for this actor (symbol from the instrument id, e.g. BTCUSDT-PERP → BTCUSDT)."""
@@ -126,19 +131,13 @@ class LiquidationSignalActor(Actor):
     def __init__(self, config: LiquidationSignalActorConfig) -> None:
         super().__init__(config)
         self.indicator = LiquidationClusterIndicator(
-            config.engine_config(), warmup_bars=config.warmup_bars, bucket_floor_usd=config.bucket_floor_usd
-        )
-        self.tracker = ProximityTracker(
-            config.proximity_bps, config.min_cluster_notional, config.min_cluster_share, config.cooldown_bars
+            config.engine_config(), warmup_bars=config.warmup_bars, bucket_floor_usd=config.bucket_floor_usd,
+            proximity=config.proximity_config(),
         )
         self._bar_ns = config.bar_type.spec.timedelta.value
         self._reset_records()
 
     def _reset_records(self) -> None:
-        # (engine growth version, low, high, last bar): prices (USDT) around which no band can qualify (see
-        # tracker.quiet_interval); bars whose proximity range lies inside it skip the cluster work
-        self._quiet: tuple | None = None
-        self.quiet_bars = 0  # bars that skipped the cluster work
         self.bars_seen = 0
         self.oi_seen = 0
         self.funding_seen = 0
@@ -175,29 +174,21 @@ class LiquidationSignalActor(Actor):
 
     def on_reset(self) -> None:
         self.indicator.reset()
-        self.tracker.reset()
         self._reset_records()
 
     # inputs ------------------------------------------------------------------------------------
     def on_data(self, data: Data) -> None:
-        iid = self.config.instrument_id
+        if not isinstance(data, (OpenInterest, FundingRate)) or data.instrument_id != self.config.instrument_id:
+            return
+        self.indicator.observe(data.to_observation())
         if isinstance(data, OpenInterest):
-            if data.instrument_id != iid:
-                return
-            # taker_ratio: used when the OpenInterest type carries it (the engine falls back to a 50/50 split)
-            ratio = getattr(data, "taker_ratio", None)
-            self.indicator.update_open_interest(data.ts_event, data.open_interest, data.open_interest_value, ratio)
             self.open_interest.append((data.ts_event, data.open_interest, data.open_interest_value))
             self.oi_seen += 1
-        elif isinstance(data, FundingRate):
-            if data.instrument_id != iid:
-                return
-            mark = data.mark_price if math.isfinite(data.mark_price) else None
-            self.indicator.update_funding(data.ts_event, data.rate, mark)
+        else:
             self.funding_seen += 1
 
     def on_bar(self, bar: Bar) -> None:
-        # the indicator already advanced to this bar (indicators are updated before on_bar)
+        # the indicator already advanced to this bar and found its events (indicators update before on_bar)
         cfg = self.config
         self.bars_seen += 1
         if cfg.require_open_interest and self.oi_seen == 0 and self.bars_seen >= cfg.open_interest_timeout_bars:
@@ -207,45 +198,12 @@ class LiquidationSignalActor(Actor):
             )
         if cfg.heatmap_every and (bar.ts_event // self._bar_ns) % cfg.heatmap_every == 0:
             self._record_snapshot()
-        close = bar.close.as_double()
-        tracker = self.tracker
-        version = self.indicator.engine.growth_version
-        warm = self.indicator.initialized
-        if self._can_skip(close, version, warm):
-            tracker.idle()  # nothing active and nothing can enter: no event possible
-            self.quiet_bars += 1
-            return
-        tables = self.indicator.cluster_tables()
-        events = tracker.step(bar.ts_event, bar.high.as_double(), bar.low.as_double(), close, tables, warm=warm)
-        for ev in events:
+        for ev in self.indicator.events:
             self._publish(ev)
-        self._quiet = None
-        if version is not None and tracker.active["long"] is None and tracker.active["short"] is None:
-            # a side in cooldown cannot enter for a while: its bands are ignored until then
-            blocked = {side: tracker.blocked_for(side) for side in ("long", "short")}
-            open_sides = {side: t for side, t in tables.items() if not blocked[side]}
-            until = self.bars_seen + min([b for b in blocked.values() if b] or [math.inf])
-            low, high = self.indicator.window_bounds()
-            quiet = quiet_interval(open_sides, low, high, close, tracker.min_notional, tracker.min_share)
-            self._quiet = None if quiet is None else (version, *quiet, until)
-
-    def _can_skip(self, close: float, version: int | None, warm: bool) -> bool:
-        """True when no event can happen this bar: no side is active and either the history is not warm
-        (nothing may enter) or the proximity range around ``close`` (USDT) lies inside the remembered quiet
-        interval, still valid (same engine growth version, ignored sides still in cooldown)."""
-        if self.tracker.active["long"] is not None or self.tracker.active["short"] is not None:
-            return False
-        if not warm:
-            return True
-        q = self._quiet
-        if q is None or q[0] != version or self.bars_seen > q[3]:
-            return False
-        reach = self.tracker.proximity_bps / 1e4
-        return close * (1.0 - reach) * (1.0 - 1e-9) > q[1] and close * (1.0 + reach) * (1.0 + 1e-9) < q[2]
 
     # outputs -----------------------------------------------------------------------------------
     def _publish(self, ev) -> None:
-        b = ev.band
+        b = ev.cluster
         data = LiquidationProximity(
             ev.ts_ns,
             ev.ts_ns,

@@ -430,7 +430,7 @@ def write_outputs(spec: RunSpec, engine, run_dir: Path, wall_seconds: float, cov
         "settings": s,
         "actor": _jsonable(actor.config.dict() if hasattr(actor.config, "dict") else {}),
         "engine": _jsonable(asdict(engine_cfg)),
-        "brackets": actor.indicator.engine.brackets_info(),
+        "brackets": actor.indicator.brackets,
         "data_sources": {"catalog": str(spec.catalog_path), "coverage": coverage},
     }
     _write_json(run_dir / "run_config.json", run_cfg)
@@ -456,7 +456,7 @@ def write_outputs(spec: RunSpec, engine, run_dir: Path, wall_seconds: float, cov
         "wall_seconds": round(wall_seconds, 3),
         "strategy": type(strategies[0]).__name__ if strategies else None,
         "strategy_counters": _strategy_counters(strategies[0]) if strategies else {},
-        "brackets": actor.indicator.engine.brackets_info(),
+        "brackets": actor.indicator.brackets,
     }
     fc = s.get("flush_check")
     if fc:

@@ -1,11 +1,17 @@
 """Custom Nautilus ``Data`` types of liq_signals (registered with the Arrow serializer on import).
 
-Market-data types written to the catalog by :mod:`liq_signals.nautilus.catalog_export`:
+Market data (written to the catalog by the backtest harness's catalog export, published by live clients);
+each converts to its engine record (:mod:`liq_signals.engine.inputs`) with ``to_observation()``:
 
-- :class:`OpenInterest` — one Binance ``metrics`` open-interest snapshot. ``ts_event = ts_init`` is
-  the time the snapshot was *observed* (ns), not the file's stamp.
+- :class:`OpenInterest` — one open-interest snapshot. ``ts_event = ts_init`` is the time the snapshot was
+  *observed* (ns), not the file's stamp.
 - :class:`FundingRate` — one funding event. Nautilus's native ``FundingRateUpdate`` has no mark
-  price, so a custom type carries it (see the catalog_export module docstring for the full reason).
+  price, so a custom type carries it.
+
+Signals published by the actor:
+
+- :class:`LiquidationProximity` — one state change of the nearest qualifying cluster on one side
+  (see :mod:`liq_signals.engine.signals` for the event rules).
 
 Timestamps are UNIX epoch nanoseconds. Prices in USDT, sizes in base asset, notionals in USDT.
 
@@ -16,6 +22,8 @@ as real types to build the Arrow schema.
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.identifiers import InstrumentId
+
+from liq_signals.engine import inputs
 
 _NO_INSTRUMENT = InstrumentId.from_str("NONE.NONE")
 
@@ -34,6 +42,10 @@ class OpenInterest(Data):
     open_interest_value: float = 0.0
     taker_ratio: float = float("nan")
 
+    def to_observation(self) -> inputs.OpenInterest:
+        """The engine's record of this snapshot (NaN = missing)."""
+        return inputs.OpenInterest(self.ts_event, self.open_interest, self.open_interest_value, self.taker_ratio)
+
 
 @customdataclass
 class FundingRate(Data):
@@ -49,5 +61,39 @@ class FundingRate(Data):
     mark_price: float = float("nan")
     interval_hours: int = 0
 
+    def to_observation(self) -> inputs.Funding:
+        """The engine's record of this funding event (NaN mark price = unknown)."""
+        return inputs.Funding(self.ts_event, self.rate, self.mark_price)
 
-# --- signal types (LiquidationProximity) are added below by the signal/actor module owner ---
+@customdataclass
+class LiquidationProximity(Data):
+    """State change of the nearest qualifying estimated liquidation cluster on one side.
+
+    ``side``: 'long' (liquidations below the price, sells) or 'short' (above, buys); ``event``: 'entered',
+    'left' or 'swept' (rules in :mod:`liq_signals.engine.signals`); ``price_low``/``price_high`` bound the
+    cluster (USDT), ``notional_usd`` its estimated notional (USDT), ``distance_bps`` the distance from the bar
+    close to its nearest edge (>= 0; 0 inside), ``model`` the engine model. ``ts_event = ts_init`` = close
+    time (epoch ns) of the bar that triggered the change."""
+
+    instrument_id: InstrumentId = _NO_INSTRUMENT
+    side: str = "long"
+    price_low: float = 0.0
+    price_high: float = 0.0
+    notional_usd: float = 0.0
+    distance_bps: float = 0.0
+    model: str = ""
+    event: str = "entered"
+
+    def to_row(self) -> dict:
+        """Plain dict for CSV export: ts (epoch ns) and the fields above (instrument as a string)."""
+        return {
+            "ts_ns": self.ts_event,
+            "instrument_id": self.instrument_id.value,
+            "side": self.side,
+            "price_low": self.price_low,
+            "price_high": self.price_high,
+            "notional_usd": self.notional_usd,
+            "distance_bps": self.distance_bps,
+            "model": self.model,
+            "event": self.event,
+        }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liq_signals.nautilus.sample import SAMPLE_DIR
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data" / "btcusdt-2023-11"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "demo-actor.yaml"

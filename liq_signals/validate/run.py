@@ -200,54 +200,6 @@ def zones_from_snapshot(snap, top_k: int, mode: str = "buckets") -> pd.DataFrame
     return pd.DataFrame(rows, columns=["side", "price_low", "price_high", "intensity"])
 
 
-class EngineStepper:
-    """Feeds ``MarketInputs`` to a ``LiquidationEngine`` in time order up to a requested time."""
-
-    def __init__(self, engine, inputs):
-        self.engine = engine
-        self.bars = inputs.bars.reset_index(drop=True)
-        self._i = 0
-        self._obs = _observations(inputs)
-        self._j = 0
-
-    def advance_to(self, t_ns: int) -> None:
-        """Apply every bar closing at or before ``t_ns`` (observations queued just before each bar)."""
-        eng, bars, obs = self.engine, self.bars, self._obs
-        ts = bars["ts_ns"].to_numpy()
-        while self._i < len(bars) and ts[self._i] <= t_ns:
-            b = bars.iloc[self._i]
-            bar_ts = int(ts[self._i])
-            while self._j < len(obs) and obs[self._j][0] <= bar_ts:
-                kind, args = obs[self._j][1], obs[self._j][2]
-                getattr(eng, kind)(*args)
-                self._j += 1
-            eng.on_bar(bar_ts, b["open"], b["high"], b["low"], b["close"],
-                       _nan_none(b.get("volume")), _nan_none(b.get("taker_buy_volume")))
-            self._i += 1
-
-
-def _nan_none(v):
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-
-
-def _observations(inputs) -> list:
-    obs = []
-    for r in inputs.open_interest.itertuples(index=False):
-        obs.append((int(r.ts_ns), "on_open_interest",
-                    (int(r.ts_ns), _nan_none(r.open_interest), _nan_none(r.open_interest_value), _nan_none(r.taker_ratio))))
-    for r in inputs.funding.itertuples(index=False):
-        obs.append((int(r.ts_ns), "on_funding", (int(r.ts_ns), float(r.rate), _nan_none(r.mark_price))))
-    for r in inputs.mark_price.itertuples(index=False):
-        obs.append((int(r.ts_ns), "on_mark_price", (int(r.ts_ns), float(r.high), float(r.low), float(r.close))))
-    if len(inputs.trades):
-        t = inputs.trades
-        for ts, p, q, ibm in zip(t["ts_ns"].to_numpy(), t["price"].to_numpy(), t["quantity"].to_numpy(),
-                                 t["is_buyer_maker"].to_numpy()):
-            obs.append((int(ts), "on_trade", (int(ts), float(p), float(q), bool(ibm))))
-    obs.sort(key=lambda o: o[0])
-    return obs
-
-
 def missing_inputs_reason(model: str, inputs, start: pd.Timestamp, end: pd.Timestamp) -> str | None:
     """Why ``model`` cannot be scored on [start, end] from these inputs, or None when it can."""
     oi = inputs.open_interest
@@ -286,6 +238,7 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
     from liq_signals.data import db as dbmod
     from liq_signals.data.query import load_market_inputs
     from liq_signals.engine.engine import LiquidationEngine
+    from liq_signals.engine.feeder import InputFeeder
 
     hz = cfg.horizon_deltas()
     max_h = max(hz.values())
@@ -330,12 +283,12 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
             results[model] = ModelResult(model, scored=False, reason=reason, snapshots=len(times))
             continue
         ecfg = cfg.engine_config(model)
-        stepper = EngineStepper(LiquidationEngine(ecfg), inputs)
+        stepper = InputFeeder(inputs, LiquidationEngine(ecfg))
         res = ModelResult(model, scored=True, snapshots=len(times))
         uninitialized = 0
         scored_event_ids: set = set()
         for t0 in times:
-            stepper.advance_to(_ns(t0))
+            stepper.run_until(_ns(t0))
             eng = stepper.engine
             snap = eng.snapshot() if eng.ts_ns is not None else None
             if snap is not None and not snap.initialized:

@@ -8,8 +8,8 @@ import numpy as np
 
 from liq_signals.engine.grid import bucket_of
 from liq_signals.engine.models.cohorts import CohortBook
+from liq_signals.times import NS_PER_HOUR
 
-NS_PER_HOUR = 3_600 * 10**9
 _PRUNE_MIN_ROWS = 4096
 
 
@@ -32,6 +32,7 @@ class CohortModel:
     """Base for models that keep a ``CohortBook``. Subclasses add cohorts from their observations."""
 
     name = "base"
+    inputs: frozenset[str] = frozenset()  # the input kinds (engine.inputs.INPUT_KINDS names) it consumes
 
     def __init__(self, config, table_source):
         self.config = config

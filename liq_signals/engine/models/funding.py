@@ -15,14 +15,16 @@ from liq_signals.engine.models.open_interest import OpenInterestModel
 
 class FundingModel(OpenInterestModel):
     name = "b"
+    inputs = frozenset({"open_interest", "funding"})
 
     def __init__(self, config, table_source):
         super().__init__(config, table_source)
         self.last_funding_ns: int | None = None
         self.funding_events = 0
 
-    def on_funding(self, ts_ns: int, rate: float, mark_price: float | None) -> None:
-        """Apply one funding event at ``ts_ns`` (rate as a fraction per interval, mark in USDT)."""
+    def on_funding(self, obs) -> None:
+        """Apply one :class:`~liq_signals.engine.inputs.Funding` event (rate per interval, mark USDT)."""
+        ts_ns, rate, mark_price = obs
         if rate is None or not math.isfinite(rate):
             return
         mark = mark_price if (mark_price is not None and math.isfinite(mark_price) and mark_price > 0) \

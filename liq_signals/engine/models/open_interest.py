@@ -31,6 +31,7 @@ from liq_signals.engine.models.base import BarContext, CohortModel
 
 class OpenInterestModel(CohortModel):
     name = "a"
+    inputs = frozenset({"open_interest"})
 
     def __init__(self, config, table_source):
         super().__init__(config, table_source)
@@ -57,8 +58,9 @@ class OpenInterestModel(CohortModel):
             return self._last_bar_share
         return 0.5
 
-    def on_open_interest(self, ts_ns: int, oi: float, oi_value: float | None, taker_ratio: float | None) -> None:
-        """Apply one OI observation (oi in base, oi_value in USDT) observed at ``ts_ns``."""
+    def on_open_interest(self, obs) -> None:
+        """Apply one :class:`~liq_signals.engine.inputs.OpenInterest` observation (OI base, value USDT)."""
+        ts_ns, oi, oi_value, taker_ratio = obs
         if oi is None or not math.isfinite(oi) or oi <= 0:
             return
         price = None

@@ -21,7 +21,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
 from liq_signals.errors import ConfigError
-from liq_signals.nautilus.proximity import LiquidationProximity
+from liq_signals.nautilus.data_types import LiquidationProximity
 from liq_signals.nautilus.strategies.common import ProximityBook, check_non_negative, check_trade_size
 
 SIDE_TOWARD = {"long": OrderSide.SELL, "short": OrderSide.BUY}
