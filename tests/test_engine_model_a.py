@@ -1,4 +1,4 @@
-"""Model A on hand-worked cases: placement (domain.md worked example), tiers, closing, OI bound, consumption."""
+"""Model A on hand-worked cases: placement (docs/domain.md worked example), tiers, closing, OI bound, consumption."""
 
 from __future__ import annotations
 

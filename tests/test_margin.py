@@ -1,4 +1,4 @@
-"""Liquidation price: domain.md §1 worked examples (API and CLI), invariants and hypothesis properties."""
+"""Liquidation price: docs/domain.md §1 worked examples (API and CLI), invariants and hypothesis properties."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from liq_signals.errors import LiqSignalsError
 EP = 67_000.0
 NEW, OLD = "2025-08-19", "2021-03-18"
 
-# domain.md §1 worked examples: (case, table date, side, size, wallet, bracket, mmr, cum, LP)
+# docs/domain.md §1 worked examples: (case, table date, side, size, wallet, bracket, mmr, cum, LP)
 WORKED = [
     ("A", NEW, 1, 1.0, 6_700.0, 1, 0.004, 0.0, 60_542.17),
     ("A", OLD, 1, 1.0, 6_700.0, 2, 0.005, 50.0, 60_552.76),
@@ -29,7 +29,7 @@ WORKED = [
     ("C", NEW, 1, 10.0, 33_500.0, 2, 0.005, 300.0, 63_939.70),
     ("C", OLD, 1, 10.0, 33_500.0, 3, 0.01, 1_300.0, 64_161.62),
 ]
-# domain.md §1 leverage form at MMR 0.4%: L -> (long LP, short LP)
+# docs/domain.md §1 leverage form at MMR 0.4%: L -> (long LP, short LP)
 LEVERAGE_FORM = {
     5: (53_815.26, 80_079.68),
     10: (60_542.17, 73_406.37),
@@ -74,7 +74,7 @@ def test_leverage_form_table(lev):
 
 
 def test_wrong_variant_is_not_what_we_compute():
-    # domain.md: EP(1 - 1/L + MMR/L) is wrong (about 0.4% off at 100x).
+    # docs/domain.md: EP(1 - 1/L + MMR/L) is wrong (about 0.4% off at 100x).
     wrong = EP * (1 - 1 / 100 + 0.004 / 100)
     got = float(liquidation_price_leverage_form(1, EP, 100, 0.004))
     assert abs(got - wrong) / EP > 0.003

@@ -8,7 +8,7 @@ Inputs are plain pandas frames, so the metrics do not depend on the engine:
   Binance side SELL; ``short`` = BUY), ``price_low``, ``price_high`` (USDT; equal for a recorded fill,
   a range for an OI-drop proxy whose notional is spread uniformly over the range) and ``notional_usd``.
 
-Definitions (domain.md §4), for one snapshot and one horizon, restricted to one side or to both:
+Definitions (docs/domain.md §4), for one snapshot and one horizon, restricted to one side or to both:
 
 - a zone is *hit* when at least one same-side event overlaps its closed price interval;
   precision@k = hit zones / zones;

@@ -10,7 +10,7 @@ Between two consecutive observed OI snapshots a (earlier) and b, when OI fell by
 - event time = b (the observation time), so it belongs to a horizon window (t0, t1] only when
   ``t0 <= a`` and ``b <= t1``.
 
-Implied price p = sum_open_interest_value / sum_open_interest (the price at the snapshot, domain.md §2).
+Implied price p = sum_open_interest_value / sum_open_interest (the price at the snapshot, docs/domain.md §2).
 Coverage = runs of OI observations with no gap longer than ``max_gap`` (default 2 × the median cadence).
 This is an estimate, not a recording: every output labels it PROXY.
 """

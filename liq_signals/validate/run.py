@@ -200,20 +200,28 @@ def zones_from_snapshot(snap, top_k: int, mode: str = "buckets") -> pd.DataFrame
     return pd.DataFrame(rows, columns=["side", "price_low", "price_high", "intensity"])
 
 
+_INPUT_WORDS = {"open_interest": ("open interest", "OI"), "trades": ("trades", "aggTrades"),
+                "funding": ("funding", "funding")}
+
+
 def missing_inputs_reason(model: str, inputs, start: pd.Timestamp, end: pd.Timestamp) -> str | None:
-    """Why ``model`` cannot be scored on [start, end] from these inputs, or None when it can."""
+    """Why ``model`` cannot be scored on [start, end] from these inputs, or None when it can (some model it
+    runs has every input kind it requires: ``CohortModel.requires``)."""
+    from liq_signals.engine.engine import EngineConfig
+    from liq_signals.engine.models import MODEL_CLASSES
+
     oi = inputs.open_interest
-    has_oi = bool(len(oi)) and bool(np.isfinite(oi["open_interest"].to_numpy(float)).any()) and \
-        bool((oi["open_interest"].fillna(0) > 0).any())
-    has_trades = len(inputs.trades) > 0
+    have = {k for k in ("funding", "trades") if len(inputs.frame(k))}
+    if len(oi) and (oi["open_interest"].fillna(0) > 0).any() and np.isfinite(oi["open_interest"].to_numpy(float)).any():
+        have.add("open_interest")
+    names = EngineConfig(model=model).model_names
+    if any(MODEL_CLASSES[n].requires <= have for n in names):
+        return None
     span = f"{inputs.symbol} {start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} (incl. warm-up)"
-    if model in ("a", "b") and not has_oi:
-        return f"no open interest for {span}: model {model} needs OI"
-    if model == "c" and not has_trades:
-        return f"no trades for {span}: model c needs aggTrades"
-    if model == "ensemble" and not (has_oi or has_trades):
-        return f"no open interest and no trades for {span}: the ensemble has no input"
-    return None
+    missing = sorted(set().union(*(MODEL_CLASSES[n].requires for n in names)) - have)
+    if len(names) > 1:
+        return f"no {' and no '.join(_INPUT_WORDS[k][0] for k in missing)} for {span}: the {model} has no input"
+    return f"no {_INPUT_WORDS[missing[0]][0]} for {span}: model {model} needs {_INPUT_WORDS[missing[0]][1]}"
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class CohortModel:
 
     name = "base"
     inputs: frozenset[str] = frozenset()  # the input kinds (engine.inputs.INPUT_KINDS names) it consumes
+    requires: frozenset[str] = frozenset()  # the kinds it cannot do without (a subset of ``inputs``)
 
     def __init__(self, config, table_source):
         self.config = config

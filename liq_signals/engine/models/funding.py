@@ -2,7 +2,7 @@
 
 At each real funding event (rate per interval, fraction) every cohort's wallet per unit of base moves by
 ``-side * rate * mark`` USDT (longs pay when rate > 0), and its liquidation price is recomputed from the
-eroded wallet with the full bracket iteration (domain.md §1) — no ad-hoc price shift. Mark price = the
+eroded wallet with the full bracket iteration (docs/domain.md §1) — no ad-hoc price shift. Mark price = the
 funding row's mark price when present, else the last bar close.
 """
 

@@ -32,6 +32,7 @@ from liq_signals.engine.models.base import BarContext, CohortModel
 class OpenInterestModel(CohortModel):
     name = "a"
     inputs = frozenset({"open_interest"})
+    requires = frozenset({"open_interest"})
 
     def __init__(self, config, table_source):
         super().__init__(config, table_source)

@@ -31,6 +31,7 @@ def filter_trades(price: np.ndarray, qty: np.ndarray, min_notional: float, top_n
 class TradeFlowModel(CohortModel):
     name = "c"
     inputs = frozenset({"trades"})
+    requires = frozenset({"trades"})
 
     def __init__(self, config, table_source):
         super().__init__(config, table_source)
