@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from liq_signals.errors import ConfigError
-from liq_signals.nautilus.backtest import BacktestDataError, load_runs, run_backtests
+from liq_signals.backtest.config import load_runs
+from liq_signals.backtest.node import BacktestDataError, run_backtests
 
 PROX = 50.0
 CONFIG = f"""
@@ -43,7 +44,7 @@ time = "2023-12-11T02:00:00Z"
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    from liq_signals.nautilus.demo import prepare_catalog
+    from liq_signals.backtest.demo import prepare_catalog
 
     d = tmp_path_factory.mktemp("nt")
     prepare_catalog(d / "demo.duckdb", d / "catalog", note=lambda _m: None)
@@ -99,7 +100,7 @@ def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     from liq_signals.engine.batch import EventFeeder, levels_at
     from liq_signals.engine.engine import LiquidationEngine
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig  # noqa: F401 (config type)
-    from liq_signals.nautilus.backtest import actor_config
+    from liq_signals.backtest.node import actor_config
     from liq_signals.nautilus.indicator import floored_snapshot
 
     spec = load_runs(workdir / "avoid.toml")[0]
@@ -193,7 +194,7 @@ def test_sweep_expands_runs(workdir):
 
 
 def test_actor_catalog_path_is_relative_to_the_config_file(workdir):
-    from liq_signals.nautilus.backtest import actor_config
+    from liq_signals.backtest.node import actor_config
 
     sub = workdir / "sub"
     sub.mkdir(exist_ok=True)

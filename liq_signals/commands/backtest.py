@@ -1,4 +1,4 @@
-"""``liq-signals backtest``: run the Nautilus backtests described by a TOML/YAML config file."""
+"""``liq-signals backtest``: run the Nautilus backtests described by a TOML/YAML config file, then the report."""
 
 from __future__ import annotations
 
@@ -9,15 +9,42 @@ import typer
 HELP = """Run one or more Nautilus backtests (signal actor + optional strategy) from a TOML or YAML config.
 
 The config holds base settings, an optional `runs` list of overrides and an optional `sweep` table of values;
-the catalog path is relative to the config file. Each run writes DIR/<run-id>/: fills.csv, positions.csv,
-orders.csv, account.csv, proximity_events.csv, heatmap.parquet, bars.parquet, stats.json,
-run_config.json, summary.json (and report.html when the report module is available).
+the catalog path is relative to the config file. Every table and sweep key is checked against its config
+class and every run is validated before the first starts. Each run writes DIR/<run-id>/ whole (replacing an
+older one): fills.csv, positions.csv, orders.csv, account.csv, proximity_events.csv, heatmap.parquet,
+bars.parquet, stats.json, run_config.json, summary.json and report.html (unless --no-report).
 See backtests/README.md and configs/ for examples.
 
 Example:
 
   liq-signals backtest configs/demo-avoid.toml --out backtests
 """
+
+
+def summary_table(title: str, results):
+    """Rich table of run results; run ids and paths fold instead of being cut."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("run", "bars", "signals", "orders", "rejected", "denied", "fills", "pnl USDT", "wall s", "report"):
+        fold = col in ("run", "report")
+        table.add_column(col, overflow="fold" if fold else "ellipsis", no_wrap=not fold,
+                         min_width=len(col) if not fold else None)
+    for r in results:
+        s = r.summary
+        pnl = "" if s.pnl_total is None else f"{s.pnl_total:,.2f}"
+        table.add_row(r.run_id, str(s.bars), str(s.signals_published), str(s.orders), str(s.orders_rejected),
+                      str(s.orders_denied), str(s.fills), pnl, f"{s.wall_seconds:.1f}", str(r.finished or r.run_dir))
+    return table
+
+
+def report_writer(enabled: bool):
+    """``finish`` callback writing report.html into a run directory (None when disabled)."""
+    if not enabled:
+        return None
+    from liq_signals.report.run_report import write_run_report
+
+    return write_run_report
 
 
 def register(app: typer.Typer) -> None:
@@ -28,15 +55,19 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="Backtest config (.toml, .yaml or .yml)."),
         out: Path = typer.Option(Path("backtests"), "--out", help="Output folder; each run writes <out>/<run-id>/."),
         no_report: bool = typer.Option(False, "--no-report", help="Skip report.html."),
+        max_runs: int | None = typer.Option(None, "--max-runs", min=1,
+                                            help="Refuse configs expanding to more runs (default: the config's "
+                                                 "max_runs, else 1000)."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar and the summary table."),
     ) -> None:
         from rich.console import Console
-        from rich.table import Table
 
+        from liq_signals.backtest.node import prepare_runs, run_backtests
         from liq_signals.commands.progress import progress_bar
-        from liq_signals.nautilus.backtest import load_runs, run_backtests
 
-        n = len(load_runs(config))
+        prepared = prepare_runs(config, max_runs)
+        n = len(prepared[0])
+        finish = report_writer(not no_report)
         with progress_bar(quiet) as p:
             task = p.add_task(f"backtest {config.name}", total=n)
             done = []
@@ -45,16 +76,7 @@ def register(app: typer.Typer) -> None:
                 p.update(task, completed=len(done), description=f"backtest {spec.id}")
                 done.append(spec.id)
 
-            results = run_backtests(config, out, write_report=not no_report, on_run=on_run)
+            results = run_backtests(config, out, on_run=on_run, finish=finish, prepared=prepared)
             p.update(task, completed=n, description=f"backtest {config.name}")
-        if quiet:
-            return
-        table = Table(title=f"{config} → {out}")
-        for col in ("run", "bars", "signals", "orders", "fills", "pnl USDT", "wall s", "report"):
-            table.add_column(col)
-        for r in results:
-            s = r.summary
-            pnl = "" if s["pnl_total"] is None else f"{s['pnl_total']:,.2f}"
-            table.add_row(r.run_id, str(s["bars"]), str(s["signals_published"]), str(s["orders"]), str(s["fills"]),
-                          pnl, f"{s['wall_seconds']:.1f}", str(r.report or r.run_dir))
-        Console().print(table)
+        if not quiet:
+            Console().print(summary_table(f"{config} → {out}", results))
