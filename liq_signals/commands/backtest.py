@@ -22,20 +22,35 @@ Example:
 
 
 def summary_table(title: str, results):
-    """Rich table of run results; run ids and paths fold instead of being cut."""
+    """Rich table of run results. Cells fold onto further lines instead of being cut; the output paths
+    are printed in full below the table by :func:`print_summary`."""
     from rich.table import Table
 
+    widest = max((len(r.run_id) for r in results), default=3)
     table = Table(title=title, title_justify="left")
-    for col in ("run", "bars", "signals", "orders", "rejected", "denied", "fills", "pnl USDT", "wall s", "report"):
-        fold = col in ("run", "report")
-        table.add_column(col, overflow="fold" if fold else "ellipsis", no_wrap=not fold,
-                         min_width=len(col) if not fold else None)
+    table.add_column("run", overflow="fold", min_width=min(widest, 28))
+    for col in ("bars", "signals", "orders", "rejected", "denied", "fills", "pnl USDT", "wall s"):
+        table.add_column(col, overflow="fold", justify="right")
     for r in results:
         s = r.summary
         pnl = "" if s.pnl_total is None else f"{s.pnl_total:,.2f}"
         table.add_row(r.run_id, str(s.bars), str(s.signals_published), str(s.orders), str(s.orders_rejected),
-                      str(s.orders_denied), str(s.fills), pnl, f"{s.wall_seconds:.1f}", str(r.finished or r.run_dir))
+                      str(s.orders_denied), str(s.fills), pnl, f"{s.wall_seconds:.1f}")
     return table
+
+
+def print_summary(title: str, results, console=None) -> None:
+    """The summary table, then one line per run with its full output path (never truncated)."""
+    from rich.console import Console
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a pipe or file: as wide as the table needs, not 80 columns
+            console = Console(width=max(80, console.measure(summary_table(title, results),
+                                                             options=console.options.update(max_width=10_000)).maximum))
+    console.print(summary_table(title, results))
+    for r in results:
+        console.print(f"{r.run_id}: {r.finished or r.run_dir}", soft_wrap=True, highlight=False, markup=False)
 
 
 def report_writer(enabled: bool):
@@ -60,8 +75,6 @@ def register(app: typer.Typer) -> None:
                                                  "max_runs, else 1000)."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar and the summary table."),
     ) -> None:
-        from rich.console import Console
-
         from liq_signals.backtest.node import prepare_runs, run_backtests
         from liq_signals.commands.progress import progress_bar
 
@@ -79,4 +92,4 @@ def register(app: typer.Typer) -> None:
             results = run_backtests(config, out, on_run=on_run, finish=finish, prepared=prepared)
             p.update(task, completed=n, description=f"backtest {config.name}")
         if not quiet:
-            Console().print(summary_table(f"{config} → {out}", results))
+            print_summary(f"{config} → {out}", results)
