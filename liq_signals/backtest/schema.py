@@ -123,7 +123,10 @@ def parse_struct(cls, params: dict, section: str):
     except ConfigError as exc:
         raise ConfigError(f"{section}: {exc}") from None
     except msgspec.ValidationError as exc:
-        msg = str(exc).splitlines()[0].replace("`$.", "`")
+        msg = str(exc).splitlines()[0]
+        text, _, at = msg.partition(" - at `$.")
+        if at:  # "Expected `int`, got `float` - at `$.warmup_bars`" -> "actor.warmup_bars: expected ..."
+            raise ConfigError(f"{section}.{at.rstrip('`')}: {text[:1].lower()}{text[1:]}") from None
         raise ConfigError(f"{section}: {msg}") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{section}: {str(exc).splitlines()[0]}") from None
