@@ -22,20 +22,22 @@ Example:
 
 
 def summary_table(title: str, results):
-    """Rich table of run results. Cells fold onto further lines instead of being cut; the output paths
-    are printed in full below the table by :func:`print_summary`."""
+    """Rich table of run results (``rej/den`` = orders rejected by the venue / denied by the risk engine).
+    Run ids fold onto further lines instead of being cut (the table fits 80 columns); the output paths are
+    printed in full below the table by :func:`print_summary`."""
+    from rich import box
     from rich.table import Table
 
     widest = max((len(r.run_id) for r in results), default=3)
-    table = Table(title=title, title_justify="left")
-    table.add_column("run", overflow="fold", min_width=min(widest, 28))
-    for col in ("bars", "signals", "orders", "rejected", "denied", "fills", "pnl USDT", "wall s"):
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("run", overflow="fold", min_width=min(widest, 12))
+    for col in ("bars", "signals", "orders", "rej/den", "fills", "pnl USDT", "wall s"):
         table.add_column(col, overflow="fold", justify="right")
     for r in results:
         s = r.summary
         pnl = "" if s.pnl_total is None else f"{s.pnl_total:,.2f}"
-        table.add_row(r.run_id, str(s.bars), str(s.signals_published), str(s.orders), str(s.orders_rejected),
-                      str(s.orders_denied), str(s.fills), pnl, f"{s.wall_seconds:.1f}")
+        table.add_row(r.run_id, str(s.bars), str(s.signals_published), str(s.orders),
+                      f"{s.orders_rejected}/{s.orders_denied}", str(s.fills), pnl, f"{s.wall_seconds:.1f}")
     return table
 
 
