@@ -151,3 +151,19 @@ def test_cli_reports_config_errors_as_one_line_exit_2(tmp_path, capsys, monkeypa
         cli.main()
     assert exc.value.code == 2
     assert "max_runs 2" in capsys.readouterr().err
+
+
+def test_repo_configs_are_the_shipped_demo_configs_and_say_which_one_the_demo_runs():
+    from pathlib import Path
+
+    from liq_signals.backtest.demo import DEFAULT_CONFIG, DEMO_CONFIGS
+
+    repo = Path(__file__).resolve().parents[1] / "configs"
+    shipped = sorted(p.name for p in DEMO_CONFIGS.iterdir() if p.suffix in (".toml", ".yaml"))
+    assert shipped == sorted(p.name for p in repo.iterdir() if p.suffix in (".toml", ".yaml"))
+    for name in shipped:
+        assert (repo / name).read_text() == (DEMO_CONFIGS / name).read_text(), name
+        text = (DEMO_CONFIGS / name).read_text().lower()
+        claims_default = "this is the demo's config" in text or "the default demo config\n" in text
+        assert not claims_default or name == DEFAULT_CONFIG.name, name
+        assert len(load_runs(DEMO_CONFIGS / name)) >= 1  # each shipped config passes every check
