@@ -54,6 +54,11 @@ def test_unknown_fields_of_every_table_are_refused(tmp_path, body, field, known)
     assert repr(field) in msg and known in msg
 
 
+def test_unknown_keys_in_a_run_override_are_refused(tmp_path):
+    msg = _error(tmp_path, '[[runs]]\nid = "r"\nactr = { proximity_bps = 10 }\n')
+    assert "run 'r'" in msg and "'actr'" in msg and "actor" in msg
+
+
 def test_a_misspelt_sweep_key_is_refused_naming_it(tmp_path):
     msg = _error(tmp_path, MAGNET + '[[runs]]\nid = "m"\n[sweep]\n"strategy.max_hold_bar" = [1, 2, 3]\n')
     assert "sweep key 'strategy.max_hold_bar'" in msg and "max_hold_bars" in msg

@@ -211,6 +211,12 @@ def _validate_settings(s: dict) -> None:
 
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig
 
+    from liq_signals.backtest.config import TOP_KEYS
+
+    known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id")]
+    unknown = sorted(set(s) - set(known))
+    if unknown:  # a run override table can bring keys of its own
+        raise ConfigError(f"unknown key(s) {', '.join(repr(u) for u in unknown)} (known: {', '.join(sorted(known))})")
     for key in REQUIRED:
         if key not in s:
             raise ConfigError(f"missing '{key}'")
