@@ -106,8 +106,9 @@ class LiquidationAvoidStrategy(Strategy):
         holding_opposite = (
             self.portfolio.is_net_short(iid) if want == OrderSide.BUY else self.portfolio.is_net_long(iid)
         )
-        if holding_opposite and not self._closing():
-            self.close_all_positions(iid)
+        if holding_opposite:
+            if not self._closing():  # an adverse-cluster flatten may already be closing it
+                self.close_all_positions(iid)
         elif not self.portfolio.is_flat(iid):
             return  # already positioned with the trend
         if self.book.active[ADVERSE_SIDE[want]] is not None:
