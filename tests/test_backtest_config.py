@@ -81,6 +81,9 @@ def test_a_valid_sweep_expands(tmp_path):
     (AVOID + "fast_ema_period = \"twelve\"\n", "fast_ema_period"),
     ("[flush_check]\ntime = \"2023-12-11T02:00:00Z\"\nbars = 1.5\n", "flush_check.bars"),
     ("[actor]\nengine = 3\n", "actor.engine"),
+    ("[actor.engine]\nbucket_width = \"wide\"\n", "actor.engine.bucket_width"),
+    (AVOID + "oms_type = \"BOGUS\"\n", "strategy.oms_type"),
+    ('[strategy]\nkind = "avoidx"\ntrade_size = "1"\n', "strategy.kind"),
 ])
 def test_type_errors_are_one_line_naming_the_field(tmp_path, body, needle):
     assert needle in _error(tmp_path, body)

@@ -167,6 +167,26 @@ def _timestamp(value, name: str):
         raise ConfigError(f"'{name}' is not a timestamp: {value!r}") from None
 
 
+def _enum_names(name: str) -> list[str]:
+    import nautilus_trader.model.enums as enums
+
+    return [m.name for m in getattr(enums, name)]
+
+
+def check_engine_types(engine: dict) -> None:
+    """Each ``actor.engine`` value has its ``EngineConfig`` field's type (numbers for floats, lists of
+    numbers for the tuples, ...); ``EngineConfig`` itself checks the ranges."""
+    from liq_signals.engine.overrides import field_types
+
+    types_ = field_types()
+    for key, value in engine.items():
+        try:
+            msgspec.convert(value, types_[key])
+        except msgspec.ValidationError as exc:
+            text = str(exc).splitlines()[0].split(" - at ")[0]
+            raise ConfigError(f"actor.engine.{key}: {text[:1].lower()}{text[1:]} ({value!r})") from None
+
+
 def check_venue(venue: dict) -> None:
     """Types of the venue keys: ``starting_balance`` 'AMOUNT CURRENCY', ``leverage`` > 0, ``oms_type``."""
     from nautilus_trader.model.objects import Money
@@ -232,11 +252,17 @@ def _validate_settings(s: dict) -> None:
     check_venue(check_keys(s.get("venue") or {}, "venue", s))
     actor = check_keys(s.get("actor") or {}, "actor", s)
     if actor.get("engine") is not None:
-        check_keys(actor["engine"], "actor.engine", s)
+        check_engine_types(check_keys(actor["engine"], "actor.engine", s))
     parse_struct(LiquidationSignalActorConfig, actor_params(s), "actor")
     if s.get("strategy"):
+        if not isinstance(s["strategy"], dict) or s["strategy"].get("kind") not in STRATEGIES:
+            kind = s["strategy"].get("kind") if isinstance(s["strategy"], dict) else None
+            raise ConfigError(f"strategy.kind must be one of {', '.join(STRATEGIES)}, got {kind!r}")
         check_keys(s["strategy"], "strategy", s)
         kind, params = strategy_params(s)
         parse_struct(_import(STRATEGIES[kind][1]), params, "strategy")
+        oms = params.get("oms_type")
+        if oms is not None and (not isinstance(oms, str) or oms.upper() not in _enum_names("OmsType")):
+            raise ConfigError(f"strategy.oms_type must be one of {', '.join(_enum_names('OmsType'))}, got {oms!r}")
     if s.get("flush_check") is not None:
         check_flush(check_keys(s["flush_check"], "flush_check", s))
