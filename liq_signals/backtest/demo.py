@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from liq_signals.backtest.config import load_runs
-from liq_signals.backtest.node import check_catalog, run_backtests
+from liq_signals.backtest.node import check_catalogs, run_backtests
 
 DEMO_CONFIGS = Path(__file__).resolve().parent / "demo_configs"
 DEFAULT_CONFIG = DEMO_CONFIGS / "demo-avoid.toml"
@@ -62,8 +62,7 @@ def run_demo(config: Path | None = None, out: Path = DEFAULT_OUT, db_path: Path 
         where = str(Path(catalog).resolve())
         specs = [dataclasses.replace(s, settings={**s.settings, "catalog": where}) for s in specs]
     prepare_catalog(Path(db_path), specs[0].catalog_path, note)
-    coverage = {s.id: check_catalog(s) for s in specs}
-    results = run_backtests(config, out, finish=finish, prepared=(specs, coverage))
+    results = run_backtests(config, out, finish=finish, prepared=(specs, check_catalogs(specs)))
     for r in results:
         s = r.summary
         fc = s.flush_check or {}

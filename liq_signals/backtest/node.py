@@ -180,8 +180,22 @@ class RunResult:
 def prepare_runs(config_path: Path, max_runs: int | None = None) -> tuple[list[RunSpec], dict]:
     """Validate every run of a config and its catalog data (nothing runs); returns (specs, coverage by id)."""
     specs = load_runs(config_path, max_runs)
-    coverage = {s.id: check_catalog(s) for s in specs}
-    return specs, coverage
+    return specs, check_catalogs(specs)
+
+
+def check_catalogs(specs: list[RunSpec]) -> dict:
+    """:func:`check_catalog` of every run (runs differing only in other settings share one check)."""
+    seen: dict = {}
+    coverage = {}
+    for s in specs:
+        st = s.settings
+        key = (s.catalog_path, st["instrument"], st["bar_type"], str(st["start"]), str(st["end"]),
+               (st.get("actor") or {}).get("require_open_interest", True),
+               str((st.get("strategy") or {}).get("trade_size")))
+        if key not in seen:
+            seen[key] = check_catalog(s)
+        coverage[s.id] = seen[key]
+    return coverage
 
 
 def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, max_runs: int | None = None,
