@@ -28,10 +28,6 @@ class BacktestDataError(LiqSignalsError):
     """The catalog lacks data the run needs."""
 
 
-def _iso(value) -> str:
-    return to_timestamp(value).isoformat()
-
-
 def node_actor_params(spec: RunSpec) -> dict:
     """Actor config dict for the node; ``catalog_path`` is relative to the config file, like ``catalog``."""
     params = actor_params(spec.settings)
@@ -80,7 +76,8 @@ def run_config(spec: RunSpec):
                                       config=node_actor_params(spec))],
         strategies=[strategy] if strategy is not None else [],
     )
-    data = backtest_data_configs(spec.catalog_path, iid, s["bar_type"], _iso(s["start"]), _iso(s["end"]))
+    start, end = (to_timestamp(s[k]).isoformat() for k in ("start", "end"))
+    data = backtest_data_configs(spec.catalog_path, iid, s["bar_type"], start, end)
     return BacktestRunConfig(
         venues=[
             BacktestVenueConfig(
@@ -137,7 +134,7 @@ def check_catalog(spec: RunSpec) -> dict:
         if required and not inside:
             have = ", ".join(f"{ns_to_iso(a)} → {ns_to_iso(b)}" for a, b in intervals) or "nothing"
             raise BacktestDataError(f"{spec.where}: catalog {path} has no {name} for {ident} in "
-                                    f"[{_iso(s['start'])}, {_iso(s['end'])}] (has: {have})")
+                                    f"[{ns_to_iso(start)}, {ns_to_iso(end)}] (has: {have})")
         covered[name] = [[ns_to_iso(a), ns_to_iso(b)] for a, b in inside]
     return covered
 
