@@ -267,18 +267,17 @@ def main() -> None:
 
 def demo_seconds() -> float:
     """Wall time of the README's main command flow (``run_demo``) in a fresh temporary folder."""
-    import shutil
     import tempfile
     from pathlib import Path
 
-    from liq_signals.nautilus.demo import DEFAULT_CONFIG, run_demo
+    from liq_signals.backtest.demo import DEFAULT_CONFIG, run_demo
+    from liq_signals.report.run_report import write_run_report
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        shutil.copytree(DEFAULT_CONFIG.parent, tmp / "configs")  # the configs' catalog is ../catalog
         t = time.perf_counter()
-        run_demo(tmp / "configs" / "demo-avoid.toml", tmp / "backtests", tmp / "data" / "demo.duckdb",
-                 note=lambda *_: None)
+        run_demo(DEFAULT_CONFIG, tmp / "backtests", tmp / "data" / "liq_signals.duckdb", catalog=tmp / "catalog",
+                 note=lambda *_: None, finish=write_run_report)
         return time.perf_counter() - t
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from liq_signals.backtest.run_dir import RunConfigRecord, Summary
+
 SAMPLE = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data" / "btcusdt-2023-11"
 BARS_CSV = SAMPLE / "BTCUSDT-15m-2023-11-12_2023-12-13.csv"
 TIERS = (5, 10, 25, 50, 100)
@@ -186,15 +188,16 @@ def build_run_dir(root: Path, n_bars: int | None = 700, models: tuple[str, ...] 
         stats = {"pnls": {"USDT": {"PnL (total)": pnl_total, "Win Rate": 0.5}},
                  "returns": {"Sharpe Ratio (252 days)": 1.2, "Profit Factor": 1.1}, "general": {"Long Ratio": 0.5}}
         (run / "stats.json").write_text(json.dumps(stats))
-    (run / "run_config.json").write_text(json.dumps({
-        "instrument": "BTCUSDT-PERP.BINANCE", "model": models[0],
-        "engine": {"bucket_width": BUCKET, "leverage_mix": dict(zip(map(str, TIERS), TIER_WEIGHTS))},
-        "brackets": {"snapshot": "binance-usdm-2021-03-18", "effective_from": "2021-03-18"},
-        "data_sources": ["liq_signals/sample_data/btcusdt-2023-11 (Binance USD-M 15m klines)"],
-    }))
-    (run / "summary.json").write_text(json.dumps({
-        "run_id": "run-test", "instrument": "BTCUSDT-PERP.BINANCE", "start": str(bars["ts"].iat[0]),
-        "end": str(bars["ts"].iat[-1]), "bars": len(bars), "signals_published": 24, "orders": 10, "fills": 10,
-        "pnl_total": pnl_total, "wall_seconds": 1.5,
-    }))
+    # run_config.json / summary.json through the run-directory contract the harness writes with
+    record = RunConfigRecord(
+        run_id="run-test", model=models[0], settings={"instrument": "BTCUSDT-PERP.BINANCE"},
+        engine={"bucket_width": BUCKET, "leverage_mix": dict(zip(map(str, TIERS), TIER_WEIGHTS))},
+        brackets={"snapshot": "binance-usdm-2021-03-18", "effective_from": "2021-03-18"},
+        data_sources={"catalog": "liq_signals/sample_data/btcusdt-2023-11 (Binance USD-M 15m klines)"},
+    )
+    (run / "run_config.json").write_text(json.dumps(record.to_dict()))
+    summary = Summary(run_id="run-test", instrument="BTCUSDT-PERP.BINANCE", start=str(bars["ts"].iat[0]),
+                      end=str(bars["ts"].iat[-1]), bars=len(bars), signals_published=24, orders=13,
+                      orders_rejected=1, orders_denied=2, fills=10, pnl_total=pnl_total, wall_seconds=1.5)
+    (run / "summary.json").write_text(json.dumps(summary.to_dict()))
     return run

@@ -49,7 +49,7 @@ def db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def catalog_dir(db, tmp_path_factory) -> Path:
-    from liq_signals.nautilus.catalog_export import export_catalog
+    from liq_signals.backtest.catalog_export import export_catalog
 
     path = tmp_path_factory.mktemp("catalog") / "cat"
     export_catalog(db, path, "BTCUSDT", "15m")
@@ -180,7 +180,7 @@ def test_funding_values_round_trip(db, catalog_dir):
 
 
 def test_reexport_replaces_instead_of_duplicating(db, tmp_path):
-    from liq_signals.nautilus.catalog_export import export_catalog
+    from liq_signals.backtest.catalog_export import export_catalog
 
     export_catalog(db, tmp_path, "BTCUSDT", "15m")
     first = _counts(tmp_path)
@@ -192,7 +192,7 @@ def test_reexport_replaces_instead_of_duplicating(db, tmp_path):
 
 
 def test_partial_range_exports_only_that_range(db, tmp_path):
-    from liq_signals.nautilus.catalog_export import export_catalog
+    from liq_signals.backtest.catalog_export import export_catalog
 
     report = export_catalog(db, tmp_path, "BTCUSDT", "15m", start="2023-11-20", end="2023-11-21")
     assert report.bars == 96  # one day of 15-minute closes in [start, end)
@@ -205,7 +205,7 @@ def test_partial_range_exports_only_that_range(db, tmp_path):
 
 
 def test_second_bar_interval_is_refused(catalog_dir):
-    from liq_signals.nautilus.catalog_export import CatalogExportError, export_catalog
+    from liq_signals.backtest.catalog_export import CatalogExportError, export_catalog
 
     with pytest.raises(CatalogExportError, match="one bar type per instrument"):
         export_catalog("/nonexistent.duckdb", catalog_dir, "BTCUSDT", "1h")
@@ -216,7 +216,7 @@ def test_second_bar_interval_is_refused(catalog_dir):
     [("HYPEUSDT", {}), ("BTCUSDT", {"start": "2024-01-01"}), ("BTCUSDT", {"bar_interval": "5m"})],
 )
 def test_no_data_is_a_one_line_error(db, tmp_path, symbol, kwargs):
-    from liq_signals.nautilus.catalog_export import CatalogExportError, export_catalog
+    from liq_signals.backtest.catalog_export import CatalogExportError, export_catalog
 
     with pytest.raises(CatalogExportError, match="no .* klines") as info:
         export_catalog(db, tmp_path, symbol, **kwargs)
@@ -239,7 +239,7 @@ def _oi_objects():
 
 def _oi_table(objs):
     """``custom_table`` of OpenInterest objects, built field by field from the objects."""
-    from liq_signals.nautilus.catalog_export import custom_table
+    from liq_signals.backtest.catalog_export import custom_table
     from liq_signals.nautilus.data_types import OpenInterest
 
     return custom_table(
@@ -264,7 +264,7 @@ def test_custom_table_matches_nautilus_serialization():
 def test_write_custom_table_round_trips_field_by_field(tmp_path):
     from nautilus_trader.model.identifiers import InstrumentId
 
-    from liq_signals.nautilus.catalog_export import custom_table, write_custom_table
+    from liq_signals.backtest.catalog_export import custom_table, write_custom_table
     from liq_signals.nautilus.data_types import FundingRate, OpenInterest
 
     cat = _catalog(tmp_path)
@@ -295,7 +295,7 @@ def test_write_custom_table_round_trips_field_by_field(tmp_path):
 def test_write_custom_table_rejects_bad_input(tmp_path):
     import pyarrow as pa
 
-    from liq_signals.nautilus.catalog_export import custom_table, write_custom_table
+    from liq_signals.backtest.catalog_export import custom_table, write_custom_table
     from liq_signals.nautilus.data_types import FundingRate, OpenInterest
 
     cat = _catalog(tmp_path)
@@ -325,7 +325,7 @@ def test_backtest_replays_bars_oi_and_funding_in_time_order(db, catalog_dir):
     )
     from nautilus_trader.model.data import BarType, DataType
 
-    from liq_signals.nautilus.catalog_export import backtest_data_configs
+    from liq_signals.backtest.catalog_export import backtest_data_configs
     from liq_signals.nautilus.data_types import FundingRate, OpenInterest
 
     class Recorder(Actor):

@@ -117,7 +117,7 @@ def sample(btc_month):
 
     from nautilus_trader.model.data import CustomData, DataType
 
-    from liq_signals.nautilus.catalog_export import bars_from_frame
+    from liq_signals.backtest.catalog_export import bars_from_frame
     from liq_signals.nautilus.data_types import FundingRate, OpenInterest
     from liq_signals.nautilus.instruments import binance_perpetual
 

@@ -1,7 +1,8 @@
 """Nautilus layer, high level: the config-driven BacktestNode harness on the real sample catalog.
 
 Checks that 'entered' events match the engine run outside Nautilus, that the Avoid strategy's entries
-follow the events, determinism, the output files, and start-time config/data errors."""
+follow the events, determinism, the output files, start-time config/data errors (order sizes the instrument
+cannot take), the rejected/denied order counts and whole-directory replacement on re-runs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 
 from liq_signals.errors import ConfigError
-from liq_signals.nautilus.backtest import BacktestDataError, load_runs, run_backtests
+from liq_signals.backtest.config import load_runs
+from liq_signals.backtest.node import BacktestDataError, run_backtests
 
 PROX = 50.0
 CONFIG = f"""
@@ -43,7 +45,7 @@ time = "2023-12-11T02:00:00Z"
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    from liq_signals.nautilus.demo import prepare_catalog
+    from liq_signals.backtest.demo import prepare_catalog
 
     d = tmp_path_factory.mktemp("nt")
     prepare_catalog(d / "demo.duckdb", d / "catalog", note=lambda _m: None)
@@ -53,7 +55,7 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(workdir):
-    return run_backtests(workdir / "avoid.toml", workdir / "out", write_report=False)
+    return run_backtests(workdir / "avoid.toml", workdir / "out")
 
 
 def test_outputs_written(runs):
@@ -100,7 +102,7 @@ def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     from liq_signals.engine.feeder import InputFeeder
     from liq_signals.engine.engine import LiquidationEngine
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig  # noqa: F401 (config type)
-    from liq_signals.nautilus.backtest import actor_config
+    from liq_signals.backtest.node import actor_config
 
     spec = load_runs(workdir / "avoid.toml")[0]
     acfg = actor_config(spec)
@@ -168,7 +170,7 @@ def test_missing_catalog_data_for_range_fails_before_running(workdir):
     bad = workdir / "bad_range.toml"
     bad.write_text(CONFIG.replace("2023-11-14T00:00:00Z", "2022-01-01T00:00:00Z").replace("2023-12-12T23:59:59Z", "2022-02-01T00:00:00Z"))
     with pytest.raises(BacktestDataError, match="has no bars"):
-        run_backtests(bad, workdir / "out_bad", write_report=False)
+        run_backtests(bad, workdir / "out_bad")
     assert not (workdir / "out_bad").exists()
 
 
@@ -193,7 +195,7 @@ def test_sweep_expands_runs(workdir):
 
 
 def test_actor_catalog_path_is_relative_to_the_config_file(workdir):
-    from liq_signals.nautilus.backtest import actor_config
+    from liq_signals.backtest.node import actor_config
 
     sub = workdir / "sub"
     sub.mkdir(exist_ok=True)
@@ -202,3 +204,60 @@ def test_actor_catalog_path_is_relative_to_the_config_file(workdir):
                    "bar_type: BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL\nstart: 2023-11-14\nend: 2023-11-20\n"
                    "actor: {catalog_path: events}\n")
     assert actor_config(load_runs(cfg)[0]).catalog_path == str((sub / "events").resolve())
+
+
+@pytest.mark.parametrize("size, why", [("5000", "above the max quantity"), ("0.0001", "below the min quantity"),
+                                       ("0.0015", "off the size increment")])
+def test_trade_sizes_the_instrument_cannot_take_fail_before_running(workdir, size, why):
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    inst = ParquetDataCatalog(str(workdir / "catalog")).instruments()[0]
+    lo, hi, inc = (inst.min_quantity.as_decimal(), inst.max_quantity.as_decimal(), inst.size_increment.as_decimal())
+    from decimal import Decimal
+
+    d = Decimal(size)
+    assert {"above the max quantity": d > hi, "below the min quantity": d < lo,
+            "off the size increment": lo <= d <= hi and d % inc != 0}[why]  # the case is what it claims
+    bad = workdir / f"size_{size}.toml"
+    bad.write_text(CONFIG.replace('trade_size = "0.5"', f'trade_size = "{size}"') + '\n[[runs]]\nid = "s"\n')
+    with pytest.raises(ConfigError, match=f"trade_size {size} is not an order size") as exc:
+        run_backtests(bad, workdir / "out_size")
+    assert "\n" not in str(exc.value)
+    assert not (workdir / "out_size").exists()
+
+
+def test_rejected_and_denied_orders_are_counted_and_the_avoid_example_has_none(runs):
+    for r in runs:
+        orders = pd.read_csv(r.run_dir / "orders.csv")
+        s = json.loads((r.run_dir / "summary.json").read_text())
+        assert s["orders_rejected"] == int((orders["status"] == "REJECTED").sum()) == 0
+        assert s["orders_denied"] == int((orders["status"] == "DENIED").sum()) == 0
+        # no position is closed twice: every reduce-only order filled
+        ro = orders[orders["is_reduce_only"].astype(str) == "True"]
+        assert len(ro) > 10 and (ro["status"] == "FILLED").all()
+
+
+def test_a_rerun_replaces_the_run_directory_whole(workdir):
+    from liq_signals.report.run_report import write_run_report
+
+    cfg = workdir / "rerun.toml"
+    cfg.write_text(CONFIG.replace('end = "2023-12-12T23:59:59Z"', 'end = "2023-11-18T00:00:00Z"')
+                   .replace("[flush_check]\ntime = \"2023-12-11T02:00:00Z\"\n", "") + '\n[[runs]]\nid = "r"\n')
+    out = workdir / "out_rerun"
+    first = run_backtests(cfg, out, finish=write_run_report)[0]
+    assert first.finished == out / "r" / "report.html" and first.finished.is_file()
+    (out / "r" / "stray.txt").write_text("left by hand")
+    run_backtests(cfg, out)  # like --no-report
+    assert sorted(p.name for p in (out / "r").iterdir()) == sorted(
+        ["fills.csv", "positions.csv", "orders.csv", "account.csv", "proximity_events.csv", "heatmap.parquet",
+         "bars.parquet", "stats.json", "run_config.json", "summary.json"])
+    assert [p.name for p in out.iterdir()] == ["r"]  # no temporary folders left beside it
+
+    def broken_report(run_dir):
+        raise RuntimeError("report failed")
+
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "r").iterdir()}
+    with pytest.raises(RuntimeError):
+        run_backtests(cfg, out, finish=broken_report)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "r").iterdir()} == before
+    assert [p.name for p in out.iterdir()] == ["r"]

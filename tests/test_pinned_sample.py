@@ -75,13 +75,13 @@ def test_demo_actor_events_are_pinned(btc_db, tmp_path):
     """The demo signal actor's published events (configs/demo-actor.yaml through BacktestNode)."""
     import shutil
 
-    from liq_signals.nautilus.backtest import run_backtests
-    from liq_signals.nautilus.catalog_export import export_catalog
+    from liq_signals.backtest.node import run_backtests
+    from liq_signals.backtest.catalog_export import export_catalog
 
     root = Path(__file__).resolve().parents[1]
     (tmp_path / "configs").mkdir()
     shutil.copy(root / "configs" / "demo-actor.yaml", tmp_path / "configs")
     export_catalog(btc_db, tmp_path / "catalog", "BTCUSDT", "15m")
-    [run] = run_backtests(tmp_path / "configs" / "demo-actor.yaml", tmp_path / "out", write_report=False)
+    [run] = run_backtests(tmp_path / "configs" / "demo-actor.yaml", tmp_path / "out")
     got = (run.run_dir / "proximity_events.csv").read_text()
     assert got == (PINNED / "demo-actor-events.csv").read_text()

@@ -102,6 +102,31 @@ def test_cumulative_curves_hand_example():
     np.testing.assert_allclose(p.cumulative_short(), [np.nan, np.nan, 4.0, 5.0])
 
 
+def test_cumulative_curves_use_the_engine_rule_for_the_bin_holding_the_price():
+    # price 102 inside bin [100, 105): its low edge is below the price, so its longs count (engine rule:
+    # buckets whose low edge < price), and its high edge is above, so its shorts count as well
+    edges = np.array([90.0, 95.0, 100.0, 105.0, 110.0])
+    p = LevelProfile(time=np.datetime64("2024-01-01"), price=102.0, edges=edges, tiers=np.array([10, 25]),
+                     long=np.array([[3.0, 2.0, 1.0, 0.0], [1.0, 0.0, 0.5, 0.0]]),
+                     short=np.array([[0.0, 0.0, 4.0, 1.0], [0.0, 0.0, 0.0, 2.0]]))
+    np.testing.assert_allclose(p.cumulative_long(), [7.5, 3.5, 1.5, np.nan])
+    np.testing.assert_allclose(p.cumulative_short(), [np.nan, np.nan, 4.0, 7.0])
+
+
+def test_cumulative_curves_agree_with_level_snapshot():
+    from liq_signals.engine.snapshot import LevelSnapshot
+
+    rng = np.random.default_rng(3)
+    edges = np.linspace(100.0, 200.0, 41)
+    long, short = rng.uniform(0, 5, (3, 40)), rng.uniform(0, 5, (3, 40))
+    for price in (100.0, 133.3, 150.0, 199.99):
+        p = LevelProfile(time=np.datetime64("2024-01-01"), price=price, edges=edges, tiers=np.array([5, 10, 25]),
+                         long=long, short=short)
+        snap = LevelSnapshot("X", 0, price, "a", edges, (5.0, 10.0, 25.0), long, short, {})
+        np.testing.assert_allclose(np.nan_to_num(p.cumulative_long()), snap.cumulative_long())
+        np.testing.assert_allclose(np.nan_to_num(p.cumulative_short()), snap.cumulative_short())
+
+
 def test_profile_overlap_bounds():
     a = np.array([1.0, 2.0, 0.0])
     assert profile_overlap(a, 3 * a) == pytest.approx(1.0)

@@ -32,6 +32,8 @@ def test_run_report_is_self_contained_with_all_panels(run_dir):
     # header facts a trader needs
     for fact in ("BTCUSDT-PERP.BINANCE", "binance-usdm-2021-03-18", "estimated", "2023-11-12 10:45"):
         assert fact in text, fact
+    # rejected and denied orders from summary.json are shown in the results row
+    assert "rejected orders 1" in text and "denied orders 2" in text
 
 
 def test_report_without_heatmap_or_strategy_still_renders(run_dir, tmp_path):

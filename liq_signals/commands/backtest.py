@@ -1,4 +1,4 @@
-"""``liq-signals backtest``: run the Nautilus backtests described by a TOML/YAML config file."""
+"""``liq-signals backtest``: run the Nautilus backtests described by a TOML/YAML config file, then the report."""
 
 from __future__ import annotations
 
@@ -9,15 +9,59 @@ import typer
 HELP = """Run one or more Nautilus backtests (signal actor + optional strategy) from a TOML or YAML config.
 
 The config holds base settings, an optional `runs` list of overrides and an optional `sweep` table of values;
-the catalog path is relative to the config file. Each run writes DIR/<run-id>/: fills.csv, positions.csv,
-orders.csv, account.csv, proximity_events.csv, heatmap.parquet, bars.parquet, stats.json,
-run_config.json, summary.json (and report.html when the report module is available).
+the catalog path is relative to the config file. Every table and sweep key is checked against its config
+class and every run is validated before the first starts. Each run writes DIR/<run-id>/ whole (replacing an
+older one): fills.csv, positions.csv, orders.csv, account.csv, proximity_events.csv, heatmap.parquet,
+bars.parquet, stats.json, run_config.json, summary.json and report.html (unless --no-report).
 See backtests/README.md and configs/ for examples.
 
 Example:
 
   liq-signals backtest configs/demo-avoid.toml --out backtests
 """
+
+
+def summary_table(title: str, results):
+    """Rich table of run results (``rej/den`` = orders rejected by the venue / denied by the risk engine).
+    Run ids fold onto further lines instead of being cut (the table fits 80 columns); the output paths are
+    printed in full below the table by :func:`print_summary`."""
+    from rich import box
+    from rich.table import Table
+
+    widest = max((len(r.run_id) for r in results), default=3)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("run", overflow="fold", min_width=min(widest, 12))
+    for col in ("bars", "signals", "orders", "rej/den", "fills", "pnl USDT", "wall s"):
+        table.add_column(col, overflow="fold", justify="right")
+    for r in results:
+        s = r.summary
+        pnl = "" if s.pnl_total is None else f"{s.pnl_total:,.2f}"
+        table.add_row(r.run_id, str(s.bars), str(s.signals_published), str(s.orders),
+                      f"{s.orders_rejected}/{s.orders_denied}", str(s.fills), pnl, f"{s.wall_seconds:.1f}")
+    return table
+
+
+def print_summary(title: str, results, console=None) -> None:
+    """The summary table, then one line per run with its full output path (never truncated)."""
+    from rich.console import Console
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a pipe or file: as wide as the table needs, not 80 columns
+            console = Console(width=max(80, console.measure(summary_table(title, results),
+                                                             options=console.options.update(max_width=10_000)).maximum))
+    console.print(summary_table(title, results))
+    for r in results:
+        console.print(f"{r.run_id}: {r.finished or r.run_dir}", soft_wrap=True, highlight=False, markup=False)
+
+
+def report_writer(enabled: bool):
+    """``finish`` callback writing report.html into a run directory (None when disabled)."""
+    if not enabled:
+        return None
+    from liq_signals.report.run_report import write_run_report
+
+    return write_run_report
 
 
 def register(app: typer.Typer) -> None:
@@ -28,15 +72,17 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="Backtest config (.toml, .yaml or .yml)."),
         out: Path = typer.Option(Path("backtests"), "--out", help="Output folder; each run writes <out>/<run-id>/."),
         no_report: bool = typer.Option(False, "--no-report", help="Skip report.html."),
+        max_runs: int | None = typer.Option(None, "--max-runs", min=1,
+                                            help="Refuse configs expanding to more runs (default: the config's "
+                                                 "max_runs, else 1000)."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar and the summary table."),
     ) -> None:
-        from rich.console import Console
-        from rich.table import Table
-
+        from liq_signals.backtest.node import prepare_runs, run_backtests
         from liq_signals.commands.progress import progress_bar
-        from liq_signals.nautilus.backtest import load_runs, run_backtests
 
-        n = len(load_runs(config))
+        prepared = prepare_runs(config, max_runs)
+        n = len(prepared[0])
+        finish = report_writer(not no_report)
         with progress_bar(quiet) as p:
             task = p.add_task(f"backtest {config.name}", total=n)
             done = []
@@ -45,16 +91,7 @@ def register(app: typer.Typer) -> None:
                 p.update(task, completed=len(done), description=f"backtest {spec.id}")
                 done.append(spec.id)
 
-            results = run_backtests(config, out, write_report=not no_report, on_run=on_run)
+            results = run_backtests(config, out, on_run=on_run, finish=finish, prepared=prepared)
             p.update(task, completed=n, description=f"backtest {config.name}")
-        if quiet:
-            return
-        table = Table(title=f"{config} → {out}")
-        for col in ("run", "bars", "signals", "orders", "fills", "pnl USDT", "wall s", "report"):
-            table.add_column(col)
-        for r in results:
-            s = r.summary
-            pnl = "" if s["pnl_total"] is None else f"{s['pnl_total']:,.2f}"
-            table.add_row(r.run_id, str(s["bars"]), str(s["signals_published"]), str(s["orders"]), str(s["fills"]),
-                          pnl, f"{s['wall_seconds']:.1f}", str(r.report or r.run_dir))
-        Console().print(table)
+        if not quiet:
+            print_summary(f"{config} → {out}", results)

@@ -209,18 +209,23 @@ class LevelProfile:
     def centers(self) -> np.ndarray:
         return (self.edges[:-1] + self.edges[1:]) / 2
 
+    def _snapshot(self):
+        from liq_signals.engine.snapshot import LevelSnapshot
+
+        return LevelSnapshot(symbol="", ts_ns=0, price=self.price, model="", edges=self.edges,
+                             tiers=tuple(self.tiers), long_notional=self.long, short_notional=self.short, brackets={})
+
     def cumulative_long(self) -> np.ndarray:
-        """For bins below the price: notional of all long bins between that bin and the price (NaN above)."""
-        per_bin = self.long.sum(axis=0)
-        below = self.centers < self.price
-        cum = np.cumsum(np.where(below, per_bin, 0.0)[::-1])[::-1]
-        return np.where(below, cum, np.nan)
+        """The engine's rule (``LevelSnapshot.cumulative_long``): for bins whose low edge is below the price,
+        the long notional of that bin and every bin up to the price; NaN for the other bins (not drawn)."""
+        below = self.edges[:-1] < self.price
+        return np.where(below, self._snapshot().cumulative_long(), np.nan)
 
     def cumulative_short(self) -> np.ndarray:
-        """For bins above the price: notional of all short bins between the price and that bin (NaN below)."""
-        per_bin = self.short.sum(axis=0)
-        above = self.centers > self.price
-        return np.where(above, np.cumsum(np.where(above, per_bin, 0.0)), np.nan)
+        """The engine's rule (``LevelSnapshot.cumulative_short``): for bins whose high edge is above the price,
+        the short notional from the price up to that bin; NaN for the other bins (not drawn)."""
+        above = self.edges[1:] > self.price
+        return np.where(above, self._snapshot().cumulative_short(), np.nan)
 
 
 def snapshot_range(rows: pd.DataFrame, price: float, coverage: float = 0.98,

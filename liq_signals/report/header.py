@@ -71,7 +71,8 @@ def header_html(title: str, bars: pd.DataFrame, meta: dict, summary: dict | None
     ]
     if summary:
         res = []
-        for key, label in (("signals_published", "signals"), ("orders", "orders"), ("fills", "fills"),
+        for key, label in (("signals_published", "signals"), ("orders", "orders"),
+                           ("orders_rejected", "rejected orders"), ("orders_denied", "denied orders"), ("fills", "fills"),
                            ("pnl_total", "PnL total (USDT)"), ("wall_seconds", "wall time (s)")):
             if key in summary:
                 v = summary[key]

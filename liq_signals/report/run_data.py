@@ -1,9 +1,9 @@
 """Load a backtest run directory into plain pandas frames for the report.
 
-A run directory (written by ``liq-signals backtest``) holds ``bars.parquet``, ``heatmap.parquet``,
-``proximity_events.csv``, Nautilus's ``fills.csv`` / ``positions.csv`` / ``orders.csv`` / ``account.csv``,
-``stats.json``, ``run_config.json`` and ``summary.json``. Only ``bars.parquet`` is required; every other
-file is optional and its panel is left out when it is missing or empty.
+A run directory (written by ``liq-signals backtest``) follows the contract in
+:mod:`liq_signals.backtest.run_dir` (file names, columns, ``summary.json`` / ``run_config.json`` fields),
+read here through the same declarations. Only ``bars.parquet`` is required; every other file is optional
+and its panel is left out when it is missing or empty.
 
 Conventions of the returned frames: times are **naive UTC** ``datetime64[ns]`` (Plotly shows them as
 written; axes are labelled "UTC"), prices in USDT, sizes in base asset, notionals in USDT.
@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from liq_signals.backtest import run_dir as RD
+from liq_signals.backtest.run_dir import BAR_COLUMNS, EVENT_COLUMNS, HEATMAP_COLUMNS, RunConfigRecord, Summary
 from liq_signals.errors import InputFileError
 
-BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
-HEATMAP_COLUMNS = ("time", "side", "tier", "price_low", "price_high", "notional_usd")
-EVENT_COLUMNS = ("ts", "side", "price_low", "price_high", "notional_usd", "distance_bps", "model", "event")
 HEATMAP_SIDES = ("long", "short")
 
 
@@ -37,8 +36,16 @@ class RunData:
     fills: pd.DataFrame | None = None  # normalised by ``normalise_fills``
     account: pd.DataFrame | None = None  # ts, balance (USDT)
     stats: dict = field(default_factory=dict)
-    run_config: dict = field(default_factory=dict)
-    summary: dict = field(default_factory=dict)
+    run_config: dict = field(default_factory=dict)  # run_config.json as written (fields of RunConfigRecord)
+    summary: dict = field(default_factory=dict)  # summary.json as written (fields of Summary)
+
+    @property
+    def summary_record(self) -> Summary:
+        return Summary.from_dict(self.summary)
+
+    @property
+    def run_config_record(self) -> RunConfigRecord:
+        return RunConfigRecord.from_dict(self.run_config)
 
 
 def to_naive_utc(values, file: str, column: str) -> pd.Series:
@@ -231,26 +238,26 @@ def load_run(run_dir: Path) -> RunData:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputFileError(str(run_dir), "run directory not found")
-    bars_path = run_dir / "bars.parquet"
+    bars_path = run_dir / RD.BARS
     if not bars_path.exists():
-        raise InputFileError(str(bars_path), "missing (a run directory needs bars.parquet)")
+        raise InputFileError(str(bars_path), f"missing (a run directory needs {RD.BARS})")
     data = RunData(run_dir=run_dir, bars=normalise_bars(_read_parquet(bars_path), str(bars_path)))
-    hm_path = run_dir / "heatmap.parquet"
+    hm_path = run_dir / RD.HEATMAP
     if hm_path.exists():
         hm = normalise_heatmap(_read_parquet(hm_path), str(hm_path))
         data.heatmap = hm if len(hm) else None
-    ev = _read_csv(run_dir / "proximity_events.csv")
+    ev = _read_csv(run_dir / RD.EVENTS)
     if ev is not None:
-        data.events = normalise_events(ev, str(run_dir / "proximity_events.csv"))
-    fills = _read_csv(run_dir / "fills.csv")
+        data.events = normalise_events(ev, str(run_dir / RD.EVENTS))
+    fills = _read_csv(run_dir / RD.FILLS)
     if fills is not None:
         data.fills = normalise_fills(
-            fills, _read_csv(run_dir / "positions.csv"), _read_csv(run_dir / "orders.csv"), str(run_dir / "fills.csv")
+            fills, _read_csv(run_dir / RD.POSITIONS), _read_csv(run_dir / RD.ORDERS), str(run_dir / RD.FILLS)
         )
-    acc = _read_csv(run_dir / "account.csv")
+    acc = _read_csv(run_dir / RD.ACCOUNT)
     if acc is not None:
-        data.account = normalise_account(acc, str(run_dir / "account.csv"))
-    data.stats = _read_json(run_dir / "stats.json")
-    data.run_config = _read_json(run_dir / "run_config.json")
-    data.summary = _read_json(run_dir / "summary.json")
+        data.account = normalise_account(acc, str(run_dir / RD.ACCOUNT))
+    data.stats = _read_json(run_dir / RD.STATS)
+    data.run_config = _read_json(run_dir / RD.RUN_CONFIG)
+    data.summary = _read_json(run_dir / RD.SUMMARY)
     return data

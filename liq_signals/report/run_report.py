@@ -31,6 +31,22 @@ def primary_model(heatmap: pd.DataFrame, run_config: dict) -> str | None:
     return str(wanted) if wanted in models else models[0]
 
 
+def header_meta(data: RunData) -> dict:
+    """Header fields read from the run-directory contract (``summary.json`` / ``run_config.json`` fields);
+    fields the run did not record are left out."""
+    rc = data.run_config_record
+    summary = data.summary_record
+    meta = {
+        "instrument": summary.instrument or rc.settings.get("instrument"),
+        "model": rc.model or summary.model,
+        "parameters": rc.engine,
+        "brackets": rc.brackets or summary.brackets,
+        "sources": rc.data_sources,
+        "strategy": rc.settings.get("strategy"),
+    }
+    return {k: v for k, v in meta.items() if v}
+
+
 def build_sections(data: RunData) -> list:
     """Figures of the run report, in page order."""
     from liq_signals.report import figures as F
@@ -89,7 +105,7 @@ def write_run_report(run_dir: Path, out: Path | None = None) -> Path:
 
     run_dir = Path(run_dir)
     data = load_run(run_dir)
-    instrument = data.summary.get("instrument") or data.run_config.get("instrument") or ""
-    title = f"{instrument} backtest report — {data.summary.get('run_id', run_dir.name)}".strip(" —")
-    head = header_html(title, data.bars, {}, data.summary, data.run_config)
+    meta = header_meta(data)
+    title = f"{meta.get('instrument', '')} backtest report — {data.summary.get('run_id', run_dir.name)}".strip(" —")
+    head = header_html(title, data.bars, meta, data.summary, data.run_config)
     return write_page(out or run_dir / REPORT_NAME, title, head, build_sections(data))

@@ -82,12 +82,21 @@ class LiquidationAvoidStrategy(Strategy):
             return
         if self.book.active[data.side] is None:
             return
+        if self._closing():
+            return  # a close is already on its way
         if data.side == "long" and self.portfolio.is_net_long(self.config.instrument_id):
             self.close_all_positions(self.config.instrument_id)
             self.flattened += 1
         elif data.side == "short" and self.portfolio.is_net_short(self.config.instrument_id):
             self.close_all_positions(self.config.instrument_id)
             self.flattened += 1
+
+    def _closing(self) -> bool:
+        """True while a reduce-only order for the instrument is in flight or open: closing again would send a
+        second reduce-only order for a position already being closed (the venue rejects it)."""
+        iid = self.config.instrument_id
+        pending = self.cache.orders_inflight(instrument_id=iid) + self.cache.orders_open(instrument_id=iid)
+        return any(o.is_reduce_only for o in pending)
 
     def on_bar(self, bar: Bar) -> None:
         if not self.indicators_initialized():
@@ -98,7 +107,8 @@ class LiquidationAvoidStrategy(Strategy):
             self.portfolio.is_net_short(iid) if want == OrderSide.BUY else self.portfolio.is_net_long(iid)
         )
         if holding_opposite:
-            self.close_all_positions(iid)
+            if not self._closing():  # an adverse-cluster flatten may already be closing it
+                self.close_all_positions(iid)
         elif not self.portfolio.is_flat(iid):
             return  # already positioned with the trend
         if self.book.active[ADVERSE_SIDE[want]] is not None:

@@ -1,0 +1,233 @@
+"""Runs of a backtest config: ``BacktestRunConfig`` per run, start-time data checks, ``BacktestNode`` runs.
+
+Every run becomes a ``BacktestRunConfig`` (``raise_exception`` true, ``dispose_on_completion`` false) run by
+its own ``BacktestNode``; outputs go to ``OUT/<run-id>/`` (see :mod:`liq_signals.backtest.run_dir`),
+written whole or not at all (:func:`liq_signals.backtest.outputs.run_directory`). All runs are validated
+(config, catalog coverage, instrument limits of ``trade_size``) before the first one starts. This module
+never imports the report: the commands call the report after (or through ``finish``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from liq_signals.backtest.config import RunSpec, load_runs
+from liq_signals.backtest.run_dir import Summary
+from liq_signals.backtest.schema import (
+    ACTOR_CONFIG_PATH, ACTOR_PATH, DEFAULT_LEVERAGE, DEFAULT_OMS_TYPE, DEFAULT_STARTING_BALANCE, STRATEGIES,
+    actor_params, strategy_params,
+)
+from liq_signals.errors import ConfigError, LiqSignalsError
+from liq_signals.times import ns_to_iso, to_timestamp
+
+
+class BacktestDataError(LiqSignalsError):
+    """The catalog lacks data the run needs."""
+
+
+def node_actor_params(spec: RunSpec) -> dict:
+    """Actor config dict for the node; ``catalog_path`` is relative to the config file, like ``catalog``."""
+    params = actor_params(spec.settings)
+    if params.get("catalog_path"):
+        params["catalog_path"] = str((spec.source.parent / params["catalog_path"]).resolve())
+    return params
+
+
+def actor_config(spec: RunSpec):
+    """The ``LiquidationSignalActorConfig`` of a run, decoded as the node decodes it."""
+    from liq_signals.backtest.schema import parse_struct
+    from liq_signals.nautilus.actor import LiquidationSignalActorConfig
+
+    return parse_struct(LiquidationSignalActorConfig, node_actor_params(spec), "actor")
+
+
+def strategy_config(spec: RunSpec):
+    """The ``ImportableStrategyConfig`` of a run, or None for an actor-only run."""
+    from nautilus_trader.config import ImportableStrategyConfig
+
+    resolved = strategy_params(spec.settings)
+    if resolved is None:
+        return None
+    kind, params = resolved
+    path, cfg_path = STRATEGIES[kind]
+    return ImportableStrategyConfig(strategy_path=path, config_path=cfg_path, config=params)
+
+
+def run_config(spec: RunSpec):
+    """The Nautilus ``BacktestRunConfig`` of a run."""
+    from nautilus_trader.config import (
+        BacktestEngineConfig, BacktestRunConfig, BacktestVenueConfig, ImportableActorConfig, LoggingConfig,
+    )
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    from liq_signals.backtest.catalog_export import backtest_data_configs
+
+    s = spec.settings
+    venue = s.get("venue") or {}
+    iid = InstrumentId.from_str(s["instrument"])
+    strategy = strategy_config(spec)
+    engine = BacktestEngineConfig(
+        trader_id="BACKTESTER-001",  # same for every run: identical runs give identical ids
+        logging=LoggingConfig(log_level="ERROR", bypass_logging=True),
+        actors=[ImportableActorConfig(actor_path=ACTOR_PATH, config_path=ACTOR_CONFIG_PATH,
+                                      config=node_actor_params(spec))],
+        strategies=[strategy] if strategy is not None else [],
+    )
+    start, end = (to_timestamp(s[k]).isoformat() for k in ("start", "end"))
+    data = backtest_data_configs(spec.catalog_path, iid, s["bar_type"], start, end)
+    return BacktestRunConfig(
+        venues=[
+            BacktestVenueConfig(
+                name=iid.venue.value,
+                oms_type=venue.get("oms_type", DEFAULT_OMS_TYPE),
+                account_type="MARGIN",
+                base_currency=None,
+                starting_balances=[venue.get("starting_balance", DEFAULT_STARTING_BALANCE)],
+                default_leverage=float(venue.get("leverage", DEFAULT_LEVERAGE)),
+            )
+        ],
+        data=_observations_first(data),
+        engine=engine,
+        raise_exception=True,
+        dispose_on_completion=False,
+    )
+
+
+def _observations_first(data_configs: list) -> list:
+    """Custom data (OI, funding) before bars: ``BacktestEngine`` sorts by ts_init stably, so an observation
+    stamped at a bar's close then reaches the actor before that bar and is applied with it — as in the
+    batch engine. (With bars first it would be applied one bar later, as happens live.)"""
+    return sorted(data_configs, key=lambda c: c.data_cls.endswith(":Bar"))
+
+
+def check_catalog(spec: RunSpec) -> dict:
+    """Raise ``BacktestDataError`` unless the catalog holds the instrument and bars (and OI when required) in
+    [start, end]; ``ConfigError`` when ``strategy.trade_size`` is an order the instrument cannot take.
+
+    Returns the covered intervals per data type (ISO UTC) for ``run_config.json``.
+    """
+    from nautilus_trader.model.data import Bar
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    from liq_signals.nautilus.data_types import FundingRate, OpenInterest
+
+    path = spec.catalog_path
+    s = spec.settings
+    if not path.is_dir():
+        raise BacktestDataError(f"{spec.where}: catalog {path} not found (run `liq-signals catalog` first)")
+    catalog = ParquetDataCatalog(str(path))
+    check_trade_size(spec, catalog)
+    start, end = to_timestamp(s["start"]).value, to_timestamp(s["end"]).value
+    require_oi = (s.get("actor") or {}).get("require_open_interest", True)
+    needs = [("bars", Bar, s["bar_type"], True), ("open_interest", OpenInterest, s["instrument"], require_oi),
+             ("funding", FundingRate, s["instrument"], False)]
+    covered = {}
+    for name, cls, ident, required in needs:
+        try:
+            intervals = catalog.get_intervals(cls, ident)
+        except Exception:
+            intervals = []
+        inside = [(max(a, start), min(b, end)) for a, b in intervals if a <= end and b >= start]
+        if required and not inside:
+            have = ", ".join(f"{ns_to_iso(a)} → {ns_to_iso(b)}" for a, b in intervals) or "nothing"
+            raise BacktestDataError(f"{spec.where}: catalog {path} has no {name} for {ident} in "
+                                    f"[{ns_to_iso(start)}, {ns_to_iso(end)}] (has: {have})")
+        covered[name] = [[ns_to_iso(a), ns_to_iso(b)] for a, b in inside]
+    return covered
+
+
+def check_trade_size(spec: RunSpec, catalog) -> None:
+    """``strategy.trade_size`` (base units) within the instrument's min/max quantity, on its size increment."""
+    trade = (spec.settings.get("strategy") or {}).get("trade_size")
+    try:
+        instruments = catalog.instruments(instrument_ids=[spec.settings["instrument"]])
+    except Exception:
+        instruments = []
+    if not instruments:
+        raise BacktestDataError(f"{spec.where}: catalog {spec.catalog_path} has no instrument "
+                                f"{spec.settings['instrument']} (run `liq-signals catalog` first)")
+    if trade is None:
+        return
+    inst = instruments[0]
+    try:
+        size = Decimal(str(trade))
+    except InvalidOperation:
+        raise ConfigError(f"{spec.where}: strategy.trade_size must be a number, got {trade!r}") from None
+    inc = inst.size_increment.as_decimal()
+    lo = inst.min_quantity.as_decimal() if inst.min_quantity is not None else inc
+    hi = inst.max_quantity.as_decimal() if inst.max_quantity is not None else None
+    limits = f"{inst.id} takes {lo} to {hi if hi is not None else 'any'} in steps of {inc}"
+    if size < lo or (hi is not None and size > hi) or size % inc != 0:
+        raise ConfigError(f"{spec.where}: strategy.trade_size {trade} is not an order size {limits}")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run wrote its files, its summary and what ``finish`` returned (e.g. the report path)."""
+
+    run_id: str
+    run_dir: Path
+    summary: Summary
+    finished: object = None
+
+
+def prepare_runs(config_path: Path, max_runs: int | None = None) -> tuple[list[RunSpec], dict]:
+    """Validate every run of a config and its catalog data (nothing runs); returns (specs, coverage by id)."""
+    specs = load_runs(config_path, max_runs)
+    return specs, check_catalogs(specs)
+
+
+def check_catalogs(specs: list[RunSpec]) -> dict:
+    """:func:`check_catalog` of every run (runs differing only in other settings share one check)."""
+    seen: dict = {}
+    coverage = {}
+    for s in specs:
+        st = s.settings
+        key = (s.catalog_path, st["instrument"], st["bar_type"], str(st["start"]), str(st["end"]),
+               (st.get("actor") or {}).get("require_open_interest", True),
+               str((st.get("strategy") or {}).get("trade_size")))
+        if key not in seen:
+            seen[key] = check_catalog(s)
+        coverage[s.id] = seen[key]
+    return coverage
+
+
+def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, max_runs: int | None = None,
+                  prepared: tuple[list[RunSpec], dict] | None = None) -> list[RunResult]:
+    """Run every run of ``config_path`` into ``out_dir/<run-id>/``; ``finish(run_dir)`` (optional) adds to each
+    run directory before it is moved into place. Every run is checked before the first starts."""
+    specs, coverage = prepared if prepared is not None else prepare_runs(config_path, max_runs)
+    results = []
+    for spec in specs:
+        if on_run is not None:
+            on_run(spec)
+        results.append(run_one(spec, Path(out_dir), coverage[spec.id], finish))
+    return results
+
+
+def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=None) -> RunResult:
+    """Run one spec through a ``BacktestNode`` and write its run directory (whole or not at all)."""
+    from nautilus_trader.backtest.node import BacktestNode
+
+    from liq_signals.backtest.outputs import run_directory, write_outputs
+
+    coverage = coverage if coverage is not None else check_catalog(spec)
+    config = run_config(spec)
+    node = BacktestNode(configs=[config])
+    try:
+        t0 = time.perf_counter()
+        node.run()
+        wall = time.perf_counter() - t0
+        engine = node.get_engine(config.id)
+        with run_directory(Path(out_dir) / spec.id) as tmp:
+            summary = write_outputs(spec, engine, tmp, wall, coverage)
+            finished = finish(tmp) if finish is not None else None
+    finally:
+        node.dispose()
+    run_dir = Path(out_dir) / spec.id
+    if isinstance(finished, Path) and finished.parent == tmp:
+        finished = run_dir / finished.name
+    return RunResult(spec.id, run_dir, summary, finished)
