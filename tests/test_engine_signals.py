@@ -63,6 +63,27 @@ def test_tracker_enter_left_swept_and_cooldown():
     assert [e.event for e in ev] == ["swept"] and ev[0].cluster.price_low == 98.5
 
 
+@pytest.mark.parametrize(("side", "band", "bar", "kind"), [
+    # long band 98.5-99.2 below a close of 100; next bar: into the band but not through it -> touched
+    ("long", (98.5, 99.2), (100.2, 99.0, 99.6), "touched"),
+    ("long", (98.5, 99.2), (100.2, 99.2, 99.6), "touched"),  # the band's top edge counts as reached
+    ("long", (98.5, 99.2), (100.9, 99.3, 100.8), "left"),  # never reached the band
+    ("long", (98.5, 99.2), (100.2, 98.5, 99.0), "swept"),  # through the whole band
+    # short band 100.8-101.5 above: into it -> touched; up to 101.5 -> swept
+    ("short", (100.8, 101.5), (101.0, 99.8, 100.5), "touched"),
+    ("short", (100.8, 101.5), (100.7, 99.5, 99.6), "left"),
+    ("short", (100.8, 101.5), (101.5, 99.8, 100.5), "swept"),
+])
+def test_exit_events_say_how_far_the_price_got(side, band, bar, kind):
+    """An active side exits as 'swept' (traded through), 'touched' (traded into, not through) or 'left'
+    (not reached): here the cluster vanishes after the first bar, as a partly consumed band may."""
+    tr = ProximityTracker(ProximityConfig(proximity_bps=100.0))
+    assert [e.event for e in tr.step(1, 100.1, 99.9, 100.0, tables((side, *band, 10.0)))] == ["entered"]
+    high, low, close = bar
+    ev = tr.step(2, high, low, close, tables())
+    assert [(e.event, e.cluster.price_low) for e in ev] == [(kind, band[0])]
+
+
 def test_tracker_waits_for_warmup_and_short_side_sweeps_on_high():
     tr = ProximityTracker(ProximityConfig(proximity_bps=50.0))
     above = tables(("short", 100.3, 100.6, 5.0))  # 30 bps above

@@ -9,6 +9,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -200,11 +202,11 @@ def test_low_level_actor_snapshots_equal_batch_heatmap(sample, model_run):
 
 def test_low_level_events_are_consistent_with_their_thresholds(low_level_run):
     ev = low_level_run.events_frame()
-    assert set(ev["event"]) <= {"entered", "left", "swept"} and (ev["event"] == "entered").sum() > 0
+    assert set(ev["event"]) <= {"entered", "touched", "swept", "left"} and (ev["event"] == "entered").sum() > 0
     entered = ev[ev["event"] == "entered"]
     assert (entered["distance_bps"] <= ACTOR_KW["proximity_bps"]).all()
     assert (entered["notional_usd"] >= ACTOR_KW["min_cluster_notional"]).all()
-    # per side the events alternate: entered, then left or swept, then entered ...
+    # per side the events alternate: entered, then an exit (touched, swept or left), then entered ...
     for side, g in ev.groupby("side"):
         kinds = g["event"].tolist()
         assert all((k == "entered") == (i % 2 == 0) for i, k in enumerate(kinds)), side
@@ -257,3 +259,27 @@ def test_published_events_persist_to_the_configured_catalog(sample, tmp_path):
     engine.dispose()
     back = ParquetDataCatalog(str(tmp_path / "events")).query(LiquidationProximity)
     assert len(published) > 5 and [getattr(b, "data", b).to_row() for b in back] == published
+
+
+@settings(max_examples=60, deadline=None)
+@given(event=st.sampled_from(["entered", "touched", "swept", "left"]), side=st.sampled_from(["long", "short"]),
+       low=st.floats(0.01, 1e6), width=st.floats(0.0, 1e4), notional=st.floats(0.0, 1e11),
+       distance=st.floats(0.0, 1e4))
+def test_signal_value_parses_back_to_its_fields(event, side, low, width, notional, distance):
+    from liq_signals.nautilus.data_types import ProximitySignal
+
+    sig = ProximitySignal(event, side, low, low + width, notional, distance)
+    back = ProximitySignal.parse(sig.to_value())
+    assert (back.event, back.side) == (event, side)
+    # rounded as documented: prices to 0.01, notional to 1 USDT, distance to 0.1 bps
+    assert abs(back.price_low - low) <= 0.005 + 1e-9 * low and abs(back.price_high - (low + width)) <= 0.005 + 1e-9 * (low + width)
+    assert abs(back.notional_usd - notional) <= 0.5 + 1e-12 * notional and abs(back.distance_bps - distance) <= 0.05 + 1e-9
+
+
+@pytest.mark.parametrize(("value", "word"), [("entered|long|1|2|3", "6"), ("jumped|long|1|2|3|4", "event"),
+                                             ("left|up|1|2|3|4", "side"), ("left|long|1|x|3|4", "price_high")])
+def test_bad_signal_values_name_what_is_wrong(value, word):
+    from liq_signals.nautilus.data_types import ProximitySignal
+
+    with pytest.raises(ValueError, match=word):
+        ProximitySignal.parse(value)

@@ -1,4 +1,4 @@
-"""Proximity signals: turn the engine's levels into 'entered' / 'left' / 'swept' events, bar by bar.
+"""Proximity signals: turn the engine's levels into 'entered' / 'touched' / 'swept' / 'left' events, bar by bar.
 
 Plain Python (no Nautilus): the Nautilus actor only forwards bars and observations and publishes what
 :class:`ProximitySignals` returns, so a backtest, a live node and a test on hand-made inputs share this code.
@@ -8,11 +8,13 @@ qualifying cluster within ``proximity_bps``. Each bar, in this order:
 
 1. an active cluster is **swept** when the bar traded through it (long: ``low <= price_low``; short:
    ``high >= price_high``) → event 'swept', the side becomes inactive;
-2. otherwise an active cluster **left** when no qualifying cluster is within ``proximity_bps`` any more
-   (moved away, decayed below the thresholds, or vanished) → event 'left';
+2. otherwise, when no qualifying cluster is within ``proximity_bps`` any more, the side becomes inactive with
+   event **touched** if the bar traded *into* the active band without clearing it (long: ``low <= price_high``;
+   short: ``high >= price_low``: a partial sweep — the part traded through was consumed and what remains no
+   longer qualifies), else **left** (the price moved away, or the cluster decayed or vanished untouched);
 3. otherwise an active side follows the current nearest qualifying cluster silently (band/notional update);
 4. an inactive side **enters** when a qualifying cluster is within ``proximity_bps``, the history is warm and
-   at least ``cooldown_bars`` bars passed since that side's last 'left'/'swept' → event 'entered'.
+   at least ``cooldown_bars`` bars passed since that side's last exit → event 'entered'.
 
 Clusters are runs of adjacent buckets holding at least ``bucket_floor_usd`` (USDT, all tiers); qualifying:
 ``notional_usd >= min_notional`` (USDT) and ``notional_usd / side total >= min_share``. Distances are basis
@@ -35,11 +37,12 @@ from liq_signals.engine.snapshot import Cluster, ClusterTable, cluster_tables, m
 from liq_signals.errors import ConfigError
 
 SIDES = ("long", "short")
+EVENTS = ("entered", "touched", "swept", "left")  # 'entered' opens a side; the other three close it
 
 
 @dataclass(frozen=True)
 class ProximityEvent:
-    """A state change: ``event`` in 'entered'|'left'|'swept' of ``cluster`` at bar close ``ts_ns`` (epoch ns)."""
+    """A state change: ``event`` in :data:`EVENTS` of ``cluster`` at bar close ``ts_ns`` (epoch ns)."""
 
     ts_ns: int
     event: str
@@ -177,9 +180,11 @@ class ProximityTracker:
             if active is not None:
                 swept = low <= active.price_low if side == "long" else high >= active.price_high
                 if swept or current is None:
+                    reached = low <= active.price_high if side == "long" else high >= active.price_low
+                    kind = "swept" if swept else ("touched" if reached else "left")
                     moved = Cluster(side, active.price_low, active.price_high, active.notional_usd,
                                     distance_bps(close, active.price_low, active.price_high))
-                    events.append(ProximityEvent(ts_ns, "swept" if swept else "left", moved))
+                    events.append(ProximityEvent(ts_ns, kind, moved))
                     self.active[side] = None
                     self._bars_since_exit[side] = 0
                 else:

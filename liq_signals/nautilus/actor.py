@@ -7,8 +7,10 @@ A thin adapter: it subscribes to one bar type and to :class:`~liq_signals.nautil
 
 - as :class:`~liq_signals.nautilus.data_types.LiquidationProximity` custom data
   (``publish_data(DataType(LiquidationProximity), ...)``; subscribe with ``subscribe_data``);
-- as a compact signal ``publish_signal(config.signal_name, "event|side|price_low|price_high|notional_usd|distance_bps")``
-  (subscribe with ``subscribe_signal(config.signal_name)``).
+- as a compact signal ``publish_signal(config.signal_name, value)`` whose string value
+  ``"event|side|price_low|price_high|notional_usd|distance_bps"`` (prices to 0.01, notional to 1 USDT,
+  distance to 0.1 bps) parses back with :meth:`~liq_signals.nautilus.data_types.ProximitySignal.parse`
+  (subscribe with ``subscribe_signal(config.signal_name)``; the custom data carries full precision).
 
 Open interest in live trading: Nautilus's Binance adapter has no open-interest feed. A live node needs a
 data client of your own that publishes ``OpenInterest`` (e.g. polling ``/fapi/v1/openInterest``); name it in
@@ -46,7 +48,7 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId
 from liq_signals.engine.engine import MODELS, EngineConfig
 from liq_signals.engine.signals import ProximityConfig
 from liq_signals.errors import ConfigError, LiqSignalsError
-from liq_signals.nautilus.data_types import FundingRate, LiquidationProximity, OpenInterest
+from liq_signals.nautilus.data_types import FundingRate, LiquidationProximity, OpenInterest, ProximitySignal
 from liq_signals.nautilus.indicator import LiquidationClusterIndicator
 
 
@@ -69,7 +71,7 @@ class LiquidationSignalActorConfig(ActorConfig, frozen=True):
     cluster is 'entered' when its nearest edge is this close to the bar close (bps). ``min_cluster_notional``
     (USDT) and ``min_cluster_share`` (fraction of the side's total, 0..1) select large clusters.
     ``bucket_floor_usd``: buckets below this notional (USDT) are ignored when forming clusters.
-    ``cooldown_bars``: bars to wait after a side's 'left'/'swept' before it can enter again.
+    ``cooldown_bars``: bars to wait after a side's exit ('touched', 'swept' or 'left') before it can enter again.
     ``warmup_bars``: bars before events are emitted. ``engine``: further ``EngineConfig`` fields
     (e.g. ``{"bucket_width": 50, "min_history_hours": 24}``). ``heatmap_every``: record the engine's
     snapshot at bars whose close is a multiple of ``heatmap_every`` bar intervals since the epoch (0 = off).
@@ -218,7 +220,7 @@ class LiquidationSignalActor(Actor):
         )
         self.events.append(data)
         self.publish_data(DataType(LiquidationProximity), data)
-        value = f"{ev.event}|{b.side}|{b.price_low:.2f}|{b.price_high:.2f}|{b.notional_usd:.0f}|{b.distance_bps:.1f}"
+        value = ProximitySignal(ev.event, b.side, b.price_low, b.price_high, b.notional_usd, b.distance_bps).to_value()
         self.publish_signal(self.config.signal_name, value, ts_event=ev.ts_ns)
         self.signals_published += 1
 

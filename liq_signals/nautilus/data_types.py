@@ -19,6 +19,8 @@ Do not add ``from __future__ import annotations`` here: ``@customdataclass`` rea
 as real types to build the Arrow schema.
 """
 
+from typing import NamedTuple
+
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.custom import customdataclass
 from nautilus_trader.model.identifiers import InstrumentId
@@ -70,7 +72,7 @@ class LiquidationProximity(Data):
     """State change of the nearest qualifying estimated liquidation cluster on one side.
 
     ``side``: 'long' (liquidations below the price, sells) or 'short' (above, buys); ``event``: 'entered',
-    'left' or 'swept' (rules in :mod:`liq_signals.engine.signals`); ``price_low``/``price_high`` bound the
+    'touched', 'swept' or 'left' (rules in :mod:`liq_signals.engine.signals`); ``price_low``/``price_high`` bound the
     cluster (USDT), ``notional_usd`` its estimated notional (USDT), ``distance_bps`` the distance from the bar
     close to its nearest edge (>= 0; 0 inside), ``model`` the engine model. ``ts_event = ts_init`` = close
     time (epoch ns) of the bar that triggered the change."""
@@ -97,3 +99,40 @@ class LiquidationProximity(Data):
             "model": self.model,
             "event": self.event,
         }
+
+
+class ProximitySignal(NamedTuple):
+    """The actor's ``publish_signal`` value, typed: ``event`` ('entered' | 'touched' | 'swept' | 'left'),
+    ``side`` ('long' | 'short'), band (USDT), notional (USDT), distance (bps). On the bus it travels as the
+    string ``"event|side|price_low|price_high|notional_usd|distance_bps"`` (:meth:`to_value` /
+    :meth:`parse`), rounded to 0.01 USDT, 1 USDT and 0.1 bps."""
+
+    event: str
+    side: str
+    price_low: float
+    price_high: float
+    notional_usd: float
+    distance_bps: float
+
+    def to_value(self) -> str:
+        return (f"{self.event}|{self.side}|{self.price_low:.2f}|{self.price_high:.2f}|{self.notional_usd:.0f}|"
+                f"{self.distance_bps:.1f}")
+
+    @classmethod
+    def parse(cls, value: str) -> "ProximitySignal":
+        """The signal from a published value (``ValueError`` naming the bad field)."""
+        parts = str(value).split("|")
+        if len(parts) != len(cls._fields):
+            raise ValueError(f"proximity signal needs {len(cls._fields)} '|'-separated fields, got {value!r}")
+        event, side, *numbers = parts
+        if event not in ("entered", "touched", "swept", "left"):
+            raise ValueError(f"proximity signal: unknown event {event!r}")
+        if side not in ("long", "short"):
+            raise ValueError(f"proximity signal: unknown side {side!r}")
+        out = []
+        for name, text in zip(cls._fields[2:], numbers):
+            try:
+                out.append(float(text))
+            except ValueError:
+                raise ValueError(f"proximity signal: {name} is not a number: {text!r}") from None
+        return cls(event, side, *out)

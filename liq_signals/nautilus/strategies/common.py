@@ -27,7 +27,7 @@ class ProximityBook:
     """The cluster currently 'entered' on each side, fed with ``LiquidationProximity`` events.
 
     ``active['long']`` is the last 'entered' event for long liquidations below the price (or ``None``
-    after a 'left'/'swept' event), likewise ``active['short']`` above the price.
+    after its exit: 'touched', 'swept' or 'left'), likewise ``active['short']`` above the price.
     """
 
     def __init__(self, instrument_id, min_notional_usd: float = 0.0):

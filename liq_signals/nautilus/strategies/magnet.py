@@ -47,7 +47,7 @@ class LiquidationMagnetConfig(StrategyConfig, frozen=True):
 
 
 class LiquidationMagnetStrategy(Strategy):
-    """Opens toward a large nearby cluster; exits on 'swept', 'left' or after ``max_hold_bars``."""
+    """Opens toward a large nearby cluster; exits on 'swept', 'touched', 'left' or after ``max_hold_bars``."""
 
     def __init__(self, config: LiquidationMagnetConfig) -> None:
         super().__init__(config)
@@ -55,7 +55,7 @@ class LiquidationMagnetStrategy(Strategy):
         self.book = ProximityBook(config.instrument_id, config.min_cluster_notional)
         self.target_side: str | None = None  # cluster side the open trade is aiming at
         self.bars_held = 0
-        self.exits: dict[str, int] = {"swept": 0, "left": 0, "timeout": 0}
+        self.exits: dict[str, int] = {"swept": 0, "touched": 0, "left": 0, "timeout": 0}
 
     def on_start(self) -> None:
         self.instrument = self.cache.instrument(self.config.instrument_id)
@@ -110,4 +110,4 @@ class LiquidationMagnetStrategy(Strategy):
         self.book.reset()
         self.target_side = None
         self.bars_held = 0
-        self.exits = {"swept": 0, "left": 0, "timeout": 0}
+        self.exits = {"swept": 0, "touched": 0, "left": 0, "timeout": 0}
