@@ -1,7 +1,8 @@
 """Regression pins on the shipped sample: restructuring must not change a single published event, heatmap
 cell, ``levels`` answer or ``validate`` figure. The pinned files in ``tests/pinned/`` were produced by the
-commands below before the architecture rework (engine signals, one feeder, one reader) and have not been
-regenerated since; a legitimate change of the engine's output must update them in its own commit, saying why.
+commands below before the architecture rework (engine signals, one feeder, one reader); a legitimate change of
+the engine's output must update them in its own commit, saying why. Changes so far: demo-actor-events.csv
+relabels 25 'left' exits as 'touched' (partial sweeps, issue 11); every other byte is unchanged.
 """
 
 from __future__ import annotations
