@@ -168,6 +168,7 @@ def _last_price_line(fig: go.Figure, last: float, row=None, col=None) -> None:
 
 EVENT_STYLE = {  # event -> (symbol, size, visible by default)
     "entered": ("diamond", 8, True),
+    "touched": ("triangle-down-open", 9, True),
     "left": ("diamond-open", 8, "legendonly"),
     "swept": ("x", 11, True),
 }
