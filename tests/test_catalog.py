@@ -18,18 +18,10 @@ import pytest
 import liq_signals
 from liq_signals.errors import LiqSignalsError
 
-SAMPLE = Path(liq_signals.__file__).parent / "sample_data" / "btcusdt-2023-11"
 BRACKETS = Path(liq_signals.__file__).parent / "engine" / "brackets_data" / "binance-usdm-2025-08-19.json"
 IID = "BTCUSDT-PERP.BINANCE"
 BAR_TYPE = "BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL"
 MIN15_NS = 15 * 60 * 10**9
-
-
-def _build_db(db: Path) -> None:
-    """Ingest the shipped BTCUSDT 2023-11 sample (klines 15m, metrics, fundingRate)."""
-    from liq_signals.data.ingest import ingest_paths
-
-    ingest_paths([SAMPLE], db)
 
 
 def _db_rows(db: Path, sql: str):
@@ -41,10 +33,9 @@ def _db_rows(db: Path, sql: str):
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("db") / "sample.duckdb"
-    _build_db(path)
-    return path
+def db(btc_db) -> Path:
+    """The shipped BTCUSDT 2023-11 sample (klines 15m, metrics, fundingRate) in DuckDB (read only)."""
+    return btc_db
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from liq_signals.data.ingest import ingest_paths
 from liq_signals.engine import overrides as ov
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
@@ -19,7 +18,6 @@ from liq_signals.errors import ConfigError
 from liq_signals.validate.run import ValidateConfig, run_validation
 from liq_signals.engine.inputs import OpenInterest
 
-SAMPLE = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data"
 T0 = 1_755_561_600 * 10**9  # 2025-08-19 00:00 UTC
 MIN5 = 300 * 10**9
 
@@ -118,10 +116,8 @@ def test_even_side_attribution_splits_half_half():
 
 
 @pytest.fixture(scope="module")
-def hype_db(tmp_path_factory) -> str:
-    db = tmp_path_factory.mktemp("hype_ov") / "h.duckdb"
-    ingest_paths([SAMPLE / "hypeusdt-2025-10-25"], db)
-    return str(db)
+def hype_db(sample_db) -> str:
+    return str(sample_db)
 
 
 def _run(db, overrides):
