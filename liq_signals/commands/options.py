@@ -1,0 +1,36 @@
+"""Options shared by the sub-commands: the one default database path and unit-checked durations.
+
+Every command that reads the DuckDB store defaults ``--db`` to :data:`DEFAULT_DB`
+(``data/liq_signals.duckdb`` relative to the current directory), which is also where ``demo`` ingests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from liq_signals.times import to_duration_ns
+
+DEFAULT_DB = Path("data") / "liq_signals.duckdb"
+
+
+def db_option(help: str = "DuckDB file written by `ingest` (default: data/liq_signals.duckdb).") -> Path:
+    """The ``--db`` option of a command that reads the store (typer ``Option`` object, default DEFAULT_DB)."""
+    return typer.Option(DEFAULT_DB, "--db", help=help)
+
+
+def duration_ns(value: str, option: str) -> int:
+    """Nanoseconds of a duration option value such as ``15m``; a bare number (``60``) is refused with a
+    one-line error naming ``option`` (``LiqSignalsError``)."""
+    return to_duration_ns(value, option)
+
+
+def duration_list_ns(text: str, option: str) -> list[int]:
+    """Nanoseconds of each item of a comma list of durations (``1h,4h``); empty items are refused."""
+    items = [s.strip() for s in str(text).split(",")]
+    if not items or any(not s for s in items):
+        from liq_signals.errors import LiqSignalsError
+
+        raise LiqSignalsError(f"{option}: expected a comma list of durations such as 1h,4h, got {text!r}")
+    return [to_duration_ns(s, option) for s in items]
