@@ -28,6 +28,7 @@ class BarCoverage:
 
     symbol: str
     segments: tuple
+    interval: str | None = None
 
     @property
     def first_ns(self) -> int:
@@ -40,7 +41,8 @@ class BarCoverage:
     def describe(self) -> str:
         """``BTCUSDT bars cover 2023-11-12 11:00 → 2023-12-13 12:45, 2025-01-27 15:39 → 17:53`` (UTC)."""
         parts = [f"{_short(a)} → {_short(b)}" for a, b in self.segments]
-        return f"the database's {self.symbol} bars cover {', '.join(parts)} (UTC)"
+        kind = f"{self.symbol} {self.interval}" if self.interval else self.symbol
+        return f"the database's {kind} bars cover {', '.join(parts)} (UTC)"
 
     def segment_of(self, t_ns: int) -> tuple | None:
         """The stretch holding ``t_ns`` (bounds included), or None."""
@@ -120,7 +122,7 @@ def bar_coverage(db_path: str | Path, symbol: str, interval: str | None = None) 
         known = _symbols_with_bars(db_path)
         raise LiqSignalsError(f"no {interval + ' ' if interval else ''}bars for symbol {symbol} in {db_path} "
                               f"(symbols with bars: {', '.join(known) or 'none'})")
-    return BarCoverage(symbol, merge_segments(segments))
+    return BarCoverage(symbol, merge_segments(segments), interval)
 
 
 def _symbols_with_bars(db_path) -> list[str]:

@@ -8,8 +8,6 @@ import typer
 
 from liq_signals.commands.options import db_option
 
-MAX_SNAPSHOTS = 50_000
-
 
 def register(app: typer.Typer) -> None:
     @app.command("heatmap")
@@ -34,7 +32,7 @@ def register(app: typer.Typer) -> None:
         Example: liq-signals heatmap --db liq.duckdb --symbol BTCUSDT --start 2023-12-01 --end 2023-12-12 --every 1h --out heat.html
         """
         from liq_signals.commands.bar_range import bar_coverage
-        from liq_signals.commands.options import duration_ns
+        from liq_signals.commands.options import check_snapshot_count, duration_ns
         from liq_signals.commands.progress import progress_bar
         from liq_signals.data.query import load_market_inputs
         from liq_signals.engine.batch import run_heatmap
@@ -53,10 +51,7 @@ def register(app: typer.Typer) -> None:
             raise LiqSignalsError(f"--end {end} is before --start {start}")
         step = duration_ns(every, "--every")
         warmup_ns = duration_ns(warmup, "--warmup")
-        n_snapshots = (t1 - t0) // step + 1
-        if n_snapshots > MAX_SNAPSHOTS:
-            raise LiqSignalsError(f"--every {every} gives {n_snapshots:,} snapshots from --start to --end "
-                                  f"(at most {MAX_SNAPSHOTS:,}); use a longer --every")
+        check_snapshot_count(t0, t1, step, every)
         bar_coverage(db, symbol).require_range(t0, t1)
         inputs = load_market_inputs(db, symbol, ns_to_iso(t0 - warmup_ns), ns_to_iso(t1))
         with progress_bar(quiet) as p:

@@ -13,6 +13,7 @@ import typer
 from liq_signals.times import to_duration_ns
 
 DEFAULT_DB = Path("data") / "liq_signals.duckdb"
+MAX_SNAPSHOTS = 50_000  # snapshot times one command may step through (guards against e.g. --every 1s)
 
 
 def db_option(help: str = "DuckDB file written by `ingest` (default: data/liq_signals.duckdb).") -> Path:
@@ -34,3 +35,14 @@ def duration_list_ns(text: str, option: str) -> list[int]:
 
         raise LiqSignalsError(f"{option}: expected a comma list of durations such as 1h,4h, got {text!r}")
     return [to_duration_ns(s, option) for s in items]
+
+
+def check_snapshot_count(t0_ns: int, t1_ns: int, step_ns: int, every: str) -> int:
+    """Number of snapshots from t0 to t1 (epoch ns) every ``step_ns``; refuses more than MAX_SNAPSHOTS."""
+    from liq_signals.errors import LiqSignalsError
+
+    n = (t1_ns - t0_ns) // step_ns + 1
+    if n > MAX_SNAPSHOTS:
+        raise LiqSignalsError(f"--every {every} gives {n:,} snapshots from --start to --end "
+                              f"(at most {MAX_SNAPSHOTS:,}); use a longer --every")
+    return n
