@@ -55,9 +55,6 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Write metrics.csv, snapshots.csv, report.html here."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar."),
     ) -> None:
-        from rich.console import Console
-        from rich.table import Table
-
         from liq_signals.commands.bar_range import bar_coverage
         from liq_signals.commands.options import check_snapshot_count, duration_list_ns, duration_ns
         from liq_signals.commands.progress import progress_bar
@@ -86,13 +83,13 @@ def register(app: typer.Typer) -> None:
         if json_out:
             typer.echo(rp.to_json(result))
             return
-        console = Console(width=180)
+        from liq_signals.commands.tables import new_console, new_table
+
+        console = new_console(180)
         if result.is_proxy:
             console.print(f"[bold yellow]PROXY[/] — {result.ground_truth}", highlight=False)
-        table = Table(title=f"{cfg.symbol} {cfg.start} → {cfg.end} (top {cfg.top_k} {cfg.zones} per side)"
-                      + (" — PROXY ground truth" if result.is_proxy else ""))
-        for h in rp.HEADERS:
-            table.add_column(h)
+        table = new_table(f"{cfg.symbol} {cfg.start} → {cfg.end} (top {cfg.top_k} {cfg.zones} per side)"
+                          + (" — PROXY ground truth" if result.is_proxy else ""), rp.HEADERS)
         for row in rp.summary_rows(result):
             table.add_row(*row)
         console.print(table)
