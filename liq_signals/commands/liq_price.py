@@ -49,7 +49,10 @@ def liq_price(
     if wallet is not None and not math.isfinite(wallet):
         raise LiqSignalsError(f"--wallet must be finite, got {wallet}")
 
-    day = to_date(brackets_date)
+    try:
+        day = to_date(brackets_date)
+    except LiqSignalsError as exc:
+        raise LiqSignalsError(f"--brackets-date: {exc}") from None
     table = load_bracket_table(symbol, day, path=brackets)
     check_leverage(table, size * entry, leverage=leverage, wallet=wallet)
     sign = 1 if side_name == "long" else -1

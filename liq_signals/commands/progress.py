@@ -38,7 +38,7 @@ class LineProgress(Progress):
         task_id = super().add_task(description, *args, **kwargs)
         now = self._clock()
         self._started[task_id] = now
-        self._last[task_id] = (now, None)
+        self._last[task_id] = (now, self._task(task_id).completed)
         return task_id
 
     def update(self, task_id, **kwargs) -> None:
@@ -52,7 +52,7 @@ class LineProgress(Progress):
     def stop(self) -> None:
         for task_id in list(self._last):
             task = self._task(task_id)
-            if task is not None and self._last[task_id][1] != task.completed:
+            if task is not None and task.completed > self._last[task_id][1]:
                 self._line(task_id, task)
         super().stop()
 
@@ -67,12 +67,12 @@ class LineProgress(Progress):
             return
         now = self._clock()
         t_last, done_last = self._last[task_id]
-        if done_last == task.completed:
+        if task.completed <= done_last:
             return
         due = now - t_last >= self._every_s
         if task.total:
             step = self._every_f * task.total
-            due = due or task.completed >= task.total or task.completed - (done_last or 0) >= step - 1e-9
+            due = due or task.completed >= task.total or task.completed - done_last >= step - 1e-9
         if due:
             self._line(task_id, task, now)
 
