@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
-from liq_signals.commands.options import DEFAULT_DB
 from rich.console import Console
 from rich.table import Table
 
+from liq_signals.commands.options import DEFAULT_DB
 from liq_signals.commands.progress import progress_bar
 
 
