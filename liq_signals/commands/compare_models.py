@@ -17,7 +17,7 @@ command names the stretches the database covers).
 
 Example:
 
-  liq-signals compare-models --db data/demo.duckdb --symbol BTCUSDT --start 2023-12-01 --end 2023-12-12 --every 1h --interval 15m --out compare.html
+  liq-signals compare-models --symbol BTCUSDT --start 2023-12-01 --end 2023-12-12 --every 1h --interval 15m --out compare.html
 """
 
 
