@@ -304,3 +304,48 @@ def test_real_cli_exit_code_and_one_line_error():
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "--size" in bad.stderr
+
+
+# ------------------------------------------------------------------------------- leverage Binance allows
+# Hand-read from brackets_data/binance-usdm-2025-08-19.json, BTCUSDT: bracket 1 0-300,000 USDT at most
+# 150x, bracket 2 300,000-800,000 at most 100x, bracket 5 12,000,000-70,000,000 at most 25x.
+@pytest.mark.parametrize(("size", "entry", "bracket", "max_lev"), [
+    (1, 67_000, 1, 150), (3, 100_000, 1, 150), (3.0000001, 100_000, 2, 100), (1000, 67_000, 5, 25)])
+def test_max_leverage_at_reads_the_bracket_of_the_notional(size, entry, bracket, max_lev):
+    from liq_signals.engine.brackets import load_bracket_table
+
+    table = load_bracket_table("BTCUSDT", "2025-08-19")
+    assert table.max_leverage_at(size * entry) == (bracket, max_lev)
+
+
+def test_check_leverage_refuses_what_binance_would_not_open():
+    from liq_signals.engine.brackets import load_bracket_table
+    from liq_signals.engine.margin import check_leverage
+
+    table = load_bracket_table("BTCUSDT", "2025-08-19")
+    check_leverage(table, 67_000_000, leverage=25)  # bracket 5 maximum: allowed
+    check_leverage(table, 67_000, leverage=1)
+    with pytest.raises(LiqSignalsError, match=r"125x is above the 25x .*bracket 5"):
+        check_leverage(table, 67_000_000, leverage=125)
+    with pytest.raises(LiqSignalsError, match="below 1x"):
+        check_leverage(table, 67_000, leverage=0.5)
+    # a wallet implies leverage = notional / wallet: 67,000 / 446 = 150.2x > 150x; / 447 = 149.9x
+    check_leverage(table, 67_000, wallet=447)
+    with pytest.raises(LiqSignalsError, match=r"--wallet 446.00 USDT .* 150x"):
+        check_leverage(table, 67_000, wallet=446)
+
+
+def test_liq_price_cli_refuses_125x_on_67m_notional(capsys):
+    from liq_signals.cli import run
+
+    code = run(["liq-price", "--symbol", "BTCUSDT", "--side", "long", "--size", "1000", "--entry", "67000",
+                "--leverage", "125", "--brackets-date", "2025-08-19"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "25x" in err and "--leverage 125x" in err
+    # at the bracket's maximum it answers: LP = (WB - size*EP + cum) / (size*MMR - size), WB = 67e6/25,
+    # bracket 5 (MMR 2%, cum 132,000) holds the notional at that price
+    code = run(["liq-price", "--symbol", "BTCUSDT", "--side", "long", "--size", "1000", "--entry", "67000",
+                "--leverage", "25", "--brackets-date", "2025-08-19", "--json"])
+    out = capsys.readouterr().out
+    lp = (67e6 / 25 - 67e6 + 132_000) / (1000 * 0.02 - 1000)
+    assert code == 0 and json.loads(out)["liquidation_price"] == pytest.approx(lp)

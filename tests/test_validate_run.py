@@ -194,3 +194,11 @@ def test_bad_arguments_are_user_errors(hype_db):
         ValidateConfig(hype_db, "HYPEUSDT", "2025-10-25 17:00", "2025-10-25 18:00", horizons=("1x",))
     with pytest.raises(ConfigError):
         ValidateConfig(hype_db, "HYPEUSDT", "2025-10-25 17:00", "2025-10-25 18:00", models=("z",))
+
+
+def test_durations_without_a_unit_are_refused(hype_db):
+    from liq_signals.errors import ConfigError
+
+    for kw in ({"every": "15"}, {"warmup": "7"}, {"horizons": ("1h", "4")}):
+        with pytest.raises(ConfigError, match="no unit"):
+            ValidateConfig(hype_db, "HYPEUSDT", "2025-10-25 17:00", "2025-10-25 18:00", **kw)

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import typer
 
+from liq_signals.commands.options import db_option
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``catalog`` command to ``app``."""
 
     @app.command("catalog")
     def catalog(
-        db: Path = typer.Option(..., "--db", help="DuckDB file written by `liq-signals ingest`."),
+        db: Path = db_option(),
         catalog_dir: Path = typer.Option(..., "--catalog", help="Catalog directory (created if missing)."),
         symbol: str = typer.Option("BTCUSDT", "--symbol", help="Binance USD-M symbol, e.g. BTCUSDT."),
         bar: str = typer.Option("15m", "--bar", help="Kline interval to export as bars (one per catalog)."),

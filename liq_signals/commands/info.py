@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 
+from liq_signals.commands.options import db_option
+
 
 def register(app: typer.Typer) -> None:
     @app.command("info")
     def info(
-        db: Path = typer.Option(Path("liq_signals.duckdb"), "--db", help="DuckDB file written by `ingest`."),
+        db: Path = db_option(),
         symbol: str = typer.Option(None, "--symbol", help="Only this symbol (liquidations hold many)."),
         json_out: bool = typer.Option(False, "--json", help="Print JSON records instead of a table."),
     ) -> None:

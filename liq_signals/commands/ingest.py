@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from liq_signals.commands.options import DEFAULT_DB
 from liq_signals.commands.progress import progress_bar
 
 
@@ -15,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest(
         paths: list[Path] = typer.Argument(..., help="Files (.csv or data.binance.vision .zip) or directories (walked recursively)."),
-        db: Path = typer.Option(Path("liq_signals.duckdb"), "--db", help="DuckDB file (created if missing)."),
+        db: Path = typer.Option(DEFAULT_DB, "--db", help="DuckDB file (created if missing; default: data/liq_signals.duckdb)."),
         kind: str = typer.Option(None, "--kind", help="Override the kind: klines, markPriceKlines, indexPriceKlines, metrics, fundingRate, aggTrades, liquidations."),
         symbol: str = typer.Option(None, "--symbol", help="Override the symbol, e.g. BTCUSDT."),
         interval: str = typer.Option(None, "--interval", help="Kline interval when the file name has none, e.g. 15m."),

@@ -26,7 +26,9 @@ def liq_price(
     size: float = typer.Option(..., "--size", help="Position size in base asset (> 0), e.g. 1 for 1 BTC."),
     entry: float = typer.Option(..., "--entry", help="Entry price in USDT (> 0)."),
     wallet: Optional[float] = typer.Option(None, "--wallet", help="Wallet balance allocated to the position, USDT."),
-    leverage: Optional[float] = typer.Option(None, "--leverage", help="Leverage (> 0); wallet = size*entry/leverage."),
+    leverage: Optional[float] = typer.Option(
+        None, "--leverage", help="Leverage (1x up to the bracket's maximum for the notional); wallet = size*entry/leverage."
+    ),
     brackets_date: Optional[str] = typer.Option(
         None, "--brackets-date", help="Date (YYYY-MM-DD) choosing the bracket snapshot; default today (UTC)."
     ),
@@ -34,7 +36,7 @@ def liq_price(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
 ) -> None:
     from liq_signals.engine.brackets import load_bracket_table, to_date
-    from liq_signals.engine.margin import liquidation_price
+    from liq_signals.engine.margin import check_leverage, liquidation_price
 
     side_name = side.strip().lower()
     if side_name not in ("long", "short"):
@@ -47,8 +49,12 @@ def liq_price(
     if wallet is not None and not math.isfinite(wallet):
         raise LiqSignalsError(f"--wallet must be finite, got {wallet}")
 
-    day = to_date(brackets_date)
+    try:
+        day = to_date(brackets_date)
+    except LiqSignalsError as exc:
+        raise LiqSignalsError(f"--brackets-date: {exc}") from None
     table = load_bracket_table(symbol, day, path=brackets)
+    check_leverage(table, size * entry, leverage=leverage, wallet=wallet)
     sign = 1 if side_name == "long" else -1
     res = liquidation_price(sign, size, entry, table, wallet=wallet, leverage=leverage)
     price = float(res.price)

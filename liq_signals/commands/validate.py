@@ -6,9 +6,13 @@ from pathlib import Path
 
 import typer
 
+from liq_signals.commands.options import db_option
+
 HELP = """Score the engine's predicted liquidation zones against real recorded liquidations.
 
 At each snapshot time t0 (every EVERY from START to END, UTC) the engine, fed only data observed up to t0, gives its top-k zones per side; each horizon window (t0, t0+H] is scored when it lies inside a recording's covered interval and holds at least MIN_EVENTS events: precision@k (zones with >= 1 same-side event), notional recall, Spearman(predicted, realized) over zones the price touched, each per side, with a distance-matched random baseline (same widths, real distances from price, random zone/side; seeded), lift and a Wilson 95% interval. Models without inputs are reported as "not scored", never as zero.
+
+START and END must lie in one stretch of the stored bars (otherwise the command names the stretches the database covers). Durations (--horizons, --every, --warmup) need a unit: 15m, 4h, 1d.
 
 --proxy oi-drop replaces recordings by open-interest drops (price falling -> longs), labelled PROXY.
 
@@ -29,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("validate", help=HELP)
     def validate(
-        db: Path = typer.Option(..., "--db", help="DuckDB file written by `ingest`."),
+        db: Path = db_option(),
         symbol: str = typer.Option(..., "--symbol", help="USD-M symbol, e.g. BTCUSDT."),
         start: str = typer.Option(..., "--start", help="First snapshot time, UTC (e.g. '2025-10-25 17:50')."),
         end: str = typer.Option(..., "--end", help="Last snapshot time, UTC."),
@@ -51,14 +55,18 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="Write metrics.csv, snapshots.csv, report.html here."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar."),
     ) -> None:
-        from rich.console import Console
-        from rich.table import Table
-
+        from liq_signals.commands.bar_range import bar_coverage
+        from liq_signals.commands.options import check_snapshot_count, duration_list_ns, duration_ns
         from liq_signals.commands.progress import progress_bar
         from liq_signals.engine import overrides as ov
+        from liq_signals.times import to_ns
         from liq_signals.validate import report as rp
         from liq_signals.validate.run import MODEL_CHOICES, ValidateConfig, run_validation
 
+        t0, t1 = to_ns(start, "--start"), to_ns(end, "--end")
+        duration_list_ns(horizons, "--horizons")
+        check_snapshot_count(t0, max(t0, t1), duration_ns(every, "--every"), every)
+        duration_ns(warmup, "--warmup")
         models = MODEL_CHOICES if model.strip().lower() == "all" else (model.strip().lower(),)
         cfg = ValidateConfig(
             db_path=str(db), symbol=symbol, start=start, end=end, models=models,
@@ -66,6 +74,7 @@ def register(app: typer.Typer) -> None:
             proxy=proxy, seed=seed, baseline_draws=baseline_draws, warmup=warmup, zones=zones,
             bucket_bps=bucket_bps, proxy_min_drop=proxy_min_drop, engine_overrides=tuple(sets or ()),
         )
+        bar_coverage(db, cfg.symbol).require_range(t0, t1)
         n_steps = len(cfg.snapshot_times()) * len(models)
         with progress_bar(quiet or json_out) as p:
             task = p.add_task(f"validate {cfg.symbol}", total=n_steps)
@@ -74,13 +83,13 @@ def register(app: typer.Typer) -> None:
         if json_out:
             typer.echo(rp.to_json(result))
             return
-        console = Console(width=180)
+        from liq_signals.commands.tables import new_console, new_table
+
+        console = new_console(180)
         if result.is_proxy:
             console.print(f"[bold yellow]PROXY[/] — {result.ground_truth}", highlight=False)
-        table = Table(title=f"{cfg.symbol} {cfg.start} → {cfg.end} (top {cfg.top_k} {cfg.zones} per side)"
-                      + (" — PROXY ground truth" if result.is_proxy else ""))
-        for h in rp.HEADERS:
-            table.add_column(h)
+        table = new_table(f"{cfg.symbol} {cfg.start} → {cfg.end} (top {cfg.top_k} {cfg.zones} per side)"
+                          + (" — PROXY ground truth" if result.is_proxy else ""), rp.HEADERS)
         for row in rp.summary_rows(result):
             table.add_row(*row)
         console.print(table)

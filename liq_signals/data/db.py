@@ -32,6 +32,7 @@ import duckdb
 from liq_signals.errors import LiqSignalsError
 
 SCHEMA_VERSION = 1
+DEFAULT_PATH = Path("data") / "liq_signals.duckdb"  # every command's --db default and the demo's store
 
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL);

@@ -16,31 +16,7 @@ import pandas as pd
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 from liq_signals.engine.feeder import InputFeeder
 from liq_signals.errors import LiqSignalsError
-
-
-def to_ns(t) -> int:
-    """Epoch nanoseconds of a time (ISO string, datetime, pandas Timestamp, or int ns); naive = UTC."""
-    if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
-        return int(t)
-    try:
-        ts = pd.Timestamp(t)
-    except (ValueError, TypeError):
-        raise LiqSignalsError(f"not a time: {t!r}") from None
-    if ts is pd.NaT:
-        raise LiqSignalsError(f"not a time: {t!r}")
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
-
-
-def to_timedelta_ns(every) -> int:
-    try:
-        ns = int(pd.Timedelta(every).value)
-    except (ValueError, TypeError):
-        raise LiqSignalsError(f"not a duration: {every!r} (try 15m, 1h)") from None
-    if ns <= 0:
-        raise LiqSignalsError(f"duration must be positive, got {every!r}")
-    return ns
+from liq_signals.times import ns_to_iso, to_duration_ns, to_ns  # noqa: F401  (to_ns re-exported)
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,7 +68,7 @@ def _snapshot_times(inputs, start, end, every) -> np.ndarray:
     t1 = to_ns(end) if end is not None else int(inputs.bars["ts_ns"].iloc[-1])
     if t1 < t0:
         raise LiqSignalsError("end is before start")
-    step = to_timedelta_ns(every)
+    step = to_duration_ns(every, "every")
     times = np.arange(t0, t1 + 1, step, dtype=np.int64)
     first_bar = int(inputs.bars["ts_ns"].iloc[0])
     times = times[times >= first_bar]
@@ -162,7 +138,7 @@ def levels_at(inputs, config: EngineConfig, t) -> "LevelSnapshot":  # noqa: F821
     feeder = InputFeeder(inputs, engine)
     feeder.run_until(t_ns)
     if engine.ts_ns is None:
-        raise LiqSignalsError(f"no bar at or before {pd.Timestamp(t_ns, unit='ns', tz='UTC')}")
+        raise LiqSignalsError(f"no bar at or before {ns_to_iso(t_ns)}")
     return engine.snapshot()
 
 

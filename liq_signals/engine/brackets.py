@@ -82,6 +82,12 @@ class BracketTable:
         idx = np.clip(idx, 0, self.n_brackets - 1)
         return idx + 1, self.mmr[idx], self.cum[idx]
 
+    def max_leverage_at(self, notional: float) -> tuple[int, float]:
+        """(bracket 1-based, maximum initial leverage) Binance allows for a position of ``notional`` USDT
+        (the bracket whose ``notional_floor < notional <= notional_cap``, as in :meth:`lookup`)."""
+        bracket = int(self.lookup(float(notional))[0])
+        return bracket, float(self.max_leverage[bracket - 1])
+
 
 def _readonly(values) -> np.ndarray:
     arr = np.asarray(values, dtype=float)

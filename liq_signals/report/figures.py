@@ -21,6 +21,7 @@ from liq_signals.report.aggregate import (
     snapshot_range,
 )
 from liq_signals.report.equity import equity_curve
+from liq_signals.times import to_naive_utc
 
 # Commercial-map look: purple -> blue -> teal -> yellow on a near-black background.
 HEATMAP_COLORSCALE = [
@@ -69,10 +70,6 @@ def _usd(x: float) -> str:
         if a >= div:
             return f"{x / div:,.1f}{suf}"
     return f"{x:,.0f}"
-
-
-def _naive(t) -> np.datetime64:
-    return np.datetime64(pd.Timestamp(t).tz_localize(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t), "ns")
 
 
 # ---------------------------------------------------------------------------------------------- heatmap
@@ -313,7 +310,7 @@ def common_time(heatmap: pd.DataFrame, at=None) -> np.datetime64:
     sets = [set(g["time"].unique()) for _, g in heatmap.groupby("model")]
     common = sorted(set.intersection(*sets)) if sets else []
     if at is not None:
-        at64 = _naive(at)
+        at64 = np.datetime64(to_naive_utc(at, "at"), "ns")
         common = [t for t in common if t <= at64]
     if not common:
         raise ValueError("the models share no snapshot time" + (" at or before the requested time" if at else ""))

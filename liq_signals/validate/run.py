@@ -20,7 +20,6 @@ that are defined (``n_spearman`` of them); lift = model / baseline.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +27,7 @@ import pandas as pd
 
 from liq_signals.engine import overrides as ov
 from liq_signals.errors import ConfigError, LiqSignalsError
+from liq_signals.times import to_duration_ns, to_naive_utc
 from liq_signals.validate import baseline as bl
 from liq_signals.validate import coverage as cov
 from liq_signals.validate import metrics as mt
@@ -46,24 +46,23 @@ PROXY_LABEL = "PROXY (oi-drop): realized liquidations estimated from open-intere
 RESERVED_ENGINE_FIELDS = {"symbol": "--symbol", "model": "--model", "bucket_mode": "--bucket-bps (always bps)",
                           "bucket_bps": "--bucket-bps"}
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$", re.IGNORECASE)
-
-
 def parse_duration(text: str, name: str = "duration") -> pd.Timedelta:
-    """'15m' / '4h' / '1d' -> Timedelta (minutes, hours, days); raises ConfigError naming ``name``."""
-    m = _DURATION.match(str(text))
-    if not m or int(m.group(1)) <= 0:
-        raise ConfigError(f"{name} must look like 15m, 4h or 1d (a positive whole number + m/h/d), got {text!r}")
-    unit = {"m": "min", "h": "h", "d": "D"}[m.group(2).lower()]
-    return pd.Timedelta(int(m.group(1)), unit=unit)
+    """'15m' / '4h' / '1d' (any duration with a unit, ``liq_signals.times.to_duration_ns``) -> Timedelta;
+    a bare number, zero or a negative value raises ConfigError naming ``name``."""
+    try:
+        return pd.Timedelta(to_duration_ns(text, name), unit="ns")
+    except ConfigError:
+        raise
+    except LiqSignalsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def parse_time(text, name: str) -> pd.Timestamp:
     """A UTC time ('2025-10-25 17:50', ISO, with or without zone) as a naive UTC Timestamp."""
-    from liq_signals.engine.batch import to_ns
-
     try:
-        return pd.Timestamp(to_ns(text))
+        return to_naive_utc(text, name)
+    except ConfigError:
+        raise
     except LiqSignalsError:
         raise ConfigError(f"{name} is not a time: {text!r}") from None
 
