@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 
 from liq_signals.errors import LiqSignalsError
+
+# pandas is imported inside the functions: the CLI imports this module at start-up
 
 NS_PER_SECOND = 10**9
 NS_PER_MINUTE = 60 * NS_PER_SECOND
@@ -23,10 +24,12 @@ NS_PER_DAY = 24 * NS_PER_HOUR
 _UNITLESS = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
-def to_timestamp(t, what: str = "time") -> pd.Timestamp:
+def to_timestamp(t, what: str = "time") -> "pd.Timestamp":
     """A tz-aware UTC ``pd.Timestamp`` of an ISO string, datetime, Timestamp or int epoch ns (naive = UTC).
 
     Raises ``LiqSignalsError`` naming ``what`` (e.g. ``--start``) for anything that is not a time."""
+    import pandas as pd
+
     if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
         return pd.Timestamp(int(t), unit="ns", tz="UTC")
     try:
@@ -43,13 +46,15 @@ def to_ns(t, what: str = "time") -> int:
     return int(to_timestamp(t, what).value)
 
 
-def to_naive_utc(t, what: str = "time") -> pd.Timestamp:
+def to_naive_utc(t, what: str = "time") -> "pd.Timestamp":
     """The naive-UTC ``pd.Timestamp`` DuckDB's ``TIMESTAMP`` columns compare with."""
     return to_timestamp(t, what).tz_localize(None)
 
 
 def ns_to_iso(ns: int) -> str:
     """ISO 8601 UTC text (``2023-12-11T02:00:00+00:00``) of epoch nanoseconds."""
+    import pandas as pd
+
     return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat()
 
 
@@ -57,6 +62,8 @@ def to_duration_ns(value, what: str = "duration") -> int:
     """Positive duration in nanoseconds of ``15m``, ``1h``, ``3d``, ``500ms``, a ``Timedelta`` ...
 
     A number without a unit is refused (``LiqSignalsError`` naming ``what``), as is zero or a negative value."""
+    import pandas as pd
+
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         raise LiqSignalsError(f"{what}: {value!r} has no unit (write e.g. 15m, 1h, 3d)")
     if isinstance(value, str) and _UNITLESS.match(value):

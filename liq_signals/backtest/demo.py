@@ -13,12 +13,12 @@ from pathlib import Path
 
 from liq_signals.backtest.config import load_runs
 from liq_signals.backtest.node import check_catalogs, run_backtests
+from liq_signals.backtest.run_dir import DEFAULT_OUT
 from liq_signals.data.db import DEFAULT_PATH
 
 DEMO_CONFIGS = Path(__file__).resolve().parent / "demo_configs"
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data" / "btcusdt-2023-11"  # the shipped BTCUSDT month
 DEFAULT_CONFIG = DEMO_CONFIGS / "demo-avoid.toml"
-DEFAULT_OUT = Path("backtests")
 DEFAULT_DB = DEFAULT_PATH
 DEFAULT_CATALOG = Path("catalog")
 

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_OUT = Path("backtests")  # where runs go unless told otherwise (relative to the current directory)
 
 BARS = "bars.parquet"
 HEATMAP = "heatmap.parquet"

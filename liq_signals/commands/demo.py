@@ -10,7 +10,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from liq_signals.backtest.demo import DEFAULT_DB, DEFAULT_OUT
+    from liq_signals.backtest.run_dir import DEFAULT_OUT
+    from liq_signals.commands.options import DEFAULT_DB
 
     @app.command("demo")
     def demo(
