@@ -2,6 +2,9 @@
 
 Every intensity shown is *estimated*: the USDT notional of positions the engine estimates would be
 liquidated in that price band (mean over the snapshots a heatmap column covers).
+
+Length: one builder per figure of the report (heatmap, events, fills, map by tier, comparison, equity), all
+sharing the layout and colour helpers at the top; splitting them would scatter the one style.
 """
 
 from __future__ import annotations

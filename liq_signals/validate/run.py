@@ -15,6 +15,9 @@ Aggregation per horizon and side: precision@k = sum of hits / sum of zones over 
 95% interval on those counts — windows overlap when ``every`` < H, so the interval is optimistic);
 notional recall = sum captured / sum realized notional; Spearman = mean of the per-window coefficients
 that are defined (``n_spearman`` of them); lift = model / baseline.
+
+Length: the config (validated), the loop and its aggregation belong together; the metrics, baseline, coverage
+and proxy already live in their own modules.
 """
 
 from __future__ import annotations

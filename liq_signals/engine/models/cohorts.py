@@ -11,6 +11,9 @@ The multiplier carries everything that affects all cohorts of a (side, tier) ali
 not reach any liquidation price (checked against the cached extremes) touch no row at all. Per-bucket sums
 of the weights on the engine's price lattice are cached for gridding and rebuilt only when rows go.
 
+Length: one class whose caches (multipliers, lattice sums, extremes) must stay consistent with the rows; it is
+kept in one file so every mutation and the cache it updates are read together.
+
 The liquidation price is computed for a *representative single position* of ``rep_notional`` USDT at the
 entry (size = rep_notional / entry, wallet = wallet_per_unit * size), so the bracket is the one a typical
 single position sits in — never the cohort's aggregate notional nor the market's open interest.
