@@ -9,12 +9,14 @@ seconds, minutes or nanoseconds.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from liq_signals.errors import LiqSignalsError
 
-# pandas is imported inside the functions: the CLI imports this module at start-up
+if TYPE_CHECKING:  # pandas is imported inside the functions: the CLI imports this module at start-up
+    import pandas as pd
 
 NS_PER_SECOND = 10**9
 NS_PER_MINUTE = 60 * NS_PER_SECOND
@@ -24,7 +26,7 @@ NS_PER_DAY = 24 * NS_PER_HOUR
 _UNITLESS = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
-def to_timestamp(t, what: str = "time") -> "pd.Timestamp":
+def to_timestamp(t, what: str = "time") -> pd.Timestamp:
     """A tz-aware UTC ``pd.Timestamp`` of an ISO string, datetime, Timestamp or int epoch ns (naive = UTC).
 
     Raises ``LiqSignalsError`` naming ``what`` (e.g. ``--start``) for anything that is not a time."""
@@ -46,7 +48,7 @@ def to_ns(t, what: str = "time") -> int:
     return int(to_timestamp(t, what).value)
 
 
-def to_naive_utc(t, what: str = "time") -> "pd.Timestamp":
+def to_naive_utc(t, what: str = "time") -> pd.Timestamp:
     """The naive-UTC ``pd.Timestamp`` DuckDB's ``TIMESTAMP`` columns compare with."""
     return to_timestamp(t, what).tz_localize(None)
 

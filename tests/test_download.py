@@ -14,7 +14,7 @@ import io
 import threading
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -133,7 +133,7 @@ def _csv_slice(path: Path, keep) -> str:
 
 
 def _ms_day(ms: str) -> date:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC).date()
 
 
 def build_mirror_tree(root: Path) -> None:

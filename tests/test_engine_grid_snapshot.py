@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
 from liq_signals.engine.grid import PriceGrid, bucket_of
+from liq_signals.engine.inputs import OpenInterest
 from liq_signals.engine.snapshot import LevelSnapshot
 from liq_signals.errors import ConfigError
-from liq_signals.engine.inputs import OpenInterest
 
 
 def test_fixed_edges_are_anchored_multiples_of_width():

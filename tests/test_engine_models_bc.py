@@ -8,8 +8,8 @@ import pytest
 
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
-from liq_signals.engine.models.ensemble import blend
 from liq_signals.engine.inputs import Funding, OpenInterest, Trade
+from liq_signals.engine.models.ensemble import blend
 
 T0 = 1_755_561_600 * 10**9  # 2025-08-19 00:00 UTC
 MIN5 = 300 * 10**9

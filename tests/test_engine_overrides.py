@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from liq_signals.engine import overrides as ov
 from liq_signals.engine.brackets import load_bracket_table
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
+from liq_signals.engine.inputs import OpenInterest
 from liq_signals.errors import ConfigError
 from liq_signals.validate.run import ValidateConfig, run_validation
-from liq_signals.engine.inputs import OpenInterest
 
 T0 = 1_755_561_600 * 10**9  # 2025-08-19 00:00 UTC
 MIN5 = 300 * 10**9

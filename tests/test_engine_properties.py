@@ -32,10 +32,10 @@ def streams(draw):
         t = T0 + (i + 1) * BAR // 3
         price = closes[min(i // 3, n_bars - 1)]
         obs.append(("oi", (t, oi, oi * price, draw(st.one_of(st.none(), st.floats(0.2, 5.0))))))
-    for i in range(draw(st.integers(0, 3))):
+    for _ in range(draw(st.integers(0, 3))):
         t = T0 + draw(st.integers(1, n_bars)) * BAR
         obs.append(("funding", (t, draw(st.floats(-0.001, 0.001)), None)))
-    for i in range(draw(st.integers(0, 15))):
+    for _ in range(draw(st.integers(0, 15))):
         t = T0 + draw(st.integers(1, n_bars * BAR // 10**9)) * 10**9
         obs.append(("trade", (t, 40_000.0 * draw(st.floats(0.9, 1.1)), draw(st.floats(0.01, 5.0)),
                               draw(st.booleans()))))
@@ -57,7 +57,7 @@ def run(bars, obs, order_seed=None, until=None):
             break
         e.on_bar(*b)
         snaps.append(e.snapshot(edges=np.arange(20_000.0, 80_001.0, 100.0)))
-        for name, m in e.models.items():
+        for m in e.models.values():
             book = m.book
             assert np.all(np.isfinite(book.notional)) and np.all(book.notional >= 0)
             if getattr(m, "oi_value_usd", None) is not None:

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liq_signals.engine.feeder import InputFeeder
-from liq_signals.engine.inputs import Funding, MarketInputs, OpenInterest, Trade
 from liq_signals.engine.batch import levels_at, run_heatmap, to_ns
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine
+from liq_signals.engine.feeder import InputFeeder
+from liq_signals.engine.inputs import Funding, MarketInputs, OpenInterest, Trade
 
 
 @pytest.fixture(scope="module")

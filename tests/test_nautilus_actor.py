@@ -68,8 +68,7 @@ def test_actor_config_errors_name_the_field(kwargs, field):
 
 
 def test_actor_config_is_importable_by_path():
-    from nautilus_trader.common.config import ImportableActorConfig
-    from nautilus_trader.common.config import ActorFactory
+    from nautilus_trader.common.config import ActorFactory, ImportableActorConfig
 
     actor = ActorFactory.create(ImportableActorConfig(
         actor_path="liq_signals.nautilus.actor:LiquidationSignalActor",

@@ -76,8 +76,8 @@ def test_demo_actor_events_are_pinned(btc_db, tmp_path):
     """The demo signal actor's published events (configs/demo-actor.yaml through BacktestNode)."""
     import shutil
 
-    from liq_signals.backtest.node import run_backtests
     from liq_signals.backtest.catalog_export import export_catalog
+    from liq_signals.backtest.node import run_backtests
 
     root = Path(__file__).resolve().parents[1]
     (tmp_path / "configs").mkdir()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from browser import chromium, decode_png, image_stats, open_page, severe_logs, shot
-from liq_signals.report.run_report import write_run_report
 from report_fixtures import build_run_dir
+
+from liq_signals.report.run_report import write_run_report
 
 pytestmark = pytest.mark.browser
 

@@ -7,11 +7,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from report_fixtures import build_run_dir, real_bars, synth_heatmap
 
 from liq_signals.errors import LiqSignalsError
 from liq_signals.report.heatmap_report import write_compare_html, write_heatmap_html
 from liq_signals.report.run_report import write_run_report
-from report_fixtures import build_run_dir, real_bars, synth_heatmap
 
 PLOTLY_BANNER = "plotly.js v"  # the banner comment at the top of the bundled library
 

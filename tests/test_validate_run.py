@@ -62,7 +62,7 @@ def _check_invariants(res, horizons, n_times):
         sk = res.skipped[h]
         assert sk["snapshots"] == n_times
         assert sum(sk[r] for r in SKIP_REASONS) + sk["scored"] == n_times
-        for side, d in res.metrics[h].items():
+        for d in res.metrics[h].values():
             if d["n_zones"] == 0:
                 continue
             p, b = d["precision_at_k"], d["baseline_precision_at_k"]

@@ -17,8 +17,14 @@ from pathlib import Path
 from liq_signals.backtest.config import RunSpec, load_runs
 from liq_signals.backtest.run_dir import Summary
 from liq_signals.backtest.schema import (
-    ACTOR_CONFIG_PATH, ACTOR_PATH, DEFAULT_LEVERAGE, DEFAULT_OMS_TYPE, DEFAULT_STARTING_BALANCE, STRATEGIES,
-    actor_params, strategy_params,
+    ACTOR_CONFIG_PATH,
+    ACTOR_PATH,
+    DEFAULT_LEVERAGE,
+    DEFAULT_OMS_TYPE,
+    DEFAULT_STARTING_BALANCE,
+    STRATEGIES,
+    actor_params,
+    strategy_params,
 )
 from liq_signals.errors import ConfigError, LiqSignalsError
 from liq_signals.times import ns_to_iso, to_timestamp
@@ -59,7 +65,11 @@ def strategy_config(spec: RunSpec):
 def run_config(spec: RunSpec):
     """The Nautilus ``BacktestRunConfig`` of a run."""
     from nautilus_trader.config import (
-        BacktestEngineConfig, BacktestRunConfig, BacktestVenueConfig, ImportableActorConfig, LoggingConfig,
+        BacktestEngineConfig,
+        BacktestRunConfig,
+        BacktestVenueConfig,
+        ImportableActorConfig,
+        LoggingConfig,
     )
     from nautilus_trader.model.identifiers import InstrumentId
 

@@ -229,9 +229,8 @@ def _validate_settings(s: dict) -> None:
     from nautilus_trader.model.data import BarType
     from nautilus_trader.model.identifiers import InstrumentId
 
-    from liq_signals.nautilus.actor import LiquidationSignalActorConfig
-
     from liq_signals.backtest.config import TOP_KEYS
+    from liq_signals.nautilus.actor import LiquidationSignalActorConfig
 
     known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id")]
     unknown = sorted(set(s) - set(known))

@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
 
             liq-signals catalog --db data.duckdb --catalog catalog/ --symbol BTCUSDT --bar 15m --start 2023-11-14 --end 2023-12-13
         """
-        from liq_signals.commands.progress import progress_bar
         from liq_signals.backtest.catalog_export import export_catalog
+        from liq_signals.commands.progress import progress_bar
 
         with progress_bar(quiet) as p:
             task = p.add_task(f"catalog {symbol.upper()}", total=3)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def new_table(title: str, headers) -> "Table":  # noqa: F821
+def new_table(title: str, headers) -> Table:  # noqa: F821
     """A rich ``Table`` with one column per header; every column folds (never ellipsises) long values."""
     from rich.table import Table
 
@@ -13,7 +13,7 @@ def new_table(title: str, headers) -> "Table":  # noqa: F821
     return table
 
 
-def new_console(width: int | None = None) -> "Console":  # noqa: F821
+def new_console(width: int | None = None) -> Console:  # noqa: F821
     """A rich ``Console`` on stdout, at least ``width`` columns wide when given (wider terminals keep theirs)."""
     from rich.console import Console
 

@@ -37,7 +37,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from liq_signals.errors import ConfigError, LiqSignalsError
@@ -211,7 +211,7 @@ def plan_archives(
     if end < start:
         raise ConfigError(f"end: {end.isoformat()} is before start {start.isoformat()}")
     symbol = normalize_symbol(symbol)
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     files: list[ArchiveFile] = []
     for req in kinds:
         spec = req.spec

@@ -131,7 +131,7 @@ def run_heatmap(inputs, config: EngineConfig, start=None, end=None, every="15m",
                    tuple(outside))
 
 
-def levels_at(inputs, config: EngineConfig, t) -> "LevelSnapshot":  # noqa: F821
+def levels_at(inputs, config: EngineConfig, t) -> LevelSnapshot:  # noqa: F821
     """The engine's snapshot at time ``t`` (after the last bar closed at or before t)."""
     t_ns = to_ns(t)
     engine = LiquidationEngine(config)

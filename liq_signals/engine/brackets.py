@@ -263,10 +263,10 @@ def to_date(at) -> dt.date:
     """UTC calendar date of ``at``: a date, datetime (naive = UTC), pandas Timestamp, numpy datetime64,
     ISO string or int epoch **nanoseconds**; None means today (UTC)."""
     if at is None:
-        return dt.datetime.now(dt.timezone.utc).date()
+        return dt.datetime.now(dt.UTC).date()
     if isinstance(at, dt.datetime):  # also pandas.Timestamp
         if at.tzinfo is not None:
-            at = at.astimezone(dt.timezone.utc)
+            at = at.astimezone(dt.UTC)
         return at.date()
     if isinstance(at, dt.date):
         return at
@@ -276,7 +276,7 @@ def to_date(at) -> dt.date:
         ns = int(at)
         if abs(ns) < 10**17:
             raise LiqSignalsError(f"time {ns} does not look like epoch nanoseconds (before 1973); pass ns")
-        return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.timezone.utc).date()
+        return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).date()
     if isinstance(at, str):
         try:
             return dt.date.fromisoformat(at.strip()[:10])

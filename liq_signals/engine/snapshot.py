@@ -122,7 +122,7 @@ class LevelSnapshot:
     outside_grid: dict = field(default_factory=dict)
     initialized: bool = True
 
-    def with_floor(self, bucket_floor_usd: float) -> "LevelSnapshot":
+    def with_floor(self, bucket_floor_usd: float) -> LevelSnapshot:
         """This snapshot with every bucket whose side total (all tiers) is below ``bucket_floor_usd`` (USDT)
         set to zero — the buckets the proximity signals' clusters are made of; 0 returns ``self``."""
         if bucket_floor_usd <= 0:

@@ -65,7 +65,7 @@ class _Aggregates:
     per (side, tier, lattice bucket), with its row counts, over rows with one. Buckets
     ``k_lo .. k_lo + nk - 1``; ``max_long_lp`` / ``min_short_lp`` the levels nearest to any price."""
 
-    def __init__(self, book: "CohortBook"):
+    def __init__(self, book: CohortBook):
         n_t = len(book.leverages)
         s, t, w, lp, k = book.sidx, book.tier.astype(np.int64), book.weight, book.lp, book.k
         st = s * n_t + t
