@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liq_signals.engine.grid import PriceGrid
-from liq_signals.engine.inputs import FUNDING, KIND_OF_RECORD, MARK_PRICE, OPEN_INTEREST, TRADES
+from liq_signals.engine.inputs import KIND_OF_RECORD, MARK_PRICE, TRADES
 from liq_signals.engine.models import MODEL_CLASSES
 from liq_signals.engine.models.base import BarContext
 from liq_signals.engine.models.ensemble import blend
@@ -28,7 +28,8 @@ from liq_signals.times import NS_PER_DAY, NS_PER_HOUR
 MODELS = ("a", "b", "c", "ensemble")
 SIDE_ATTRIBUTIONS = ("taker", "even")
 
-_MARK, _OI, _TRADE = MARK_PRICE.rank, OPEN_INTEREST.rank, TRADES.rank
+_MARK, _TRADE = MARK_PRICE.rank, TRADES.rank
+_KIND_BY_RANK = {k.rank: k for k in KIND_OF_RECORD.values()}
 
 
 def _finite_pos(name: str, value) -> None:
@@ -188,7 +189,7 @@ class LiquidationEngine:
         kind = KIND_OF_RECORD.get(type(obs))
         if kind is None:
             raise LiqSignalsError(f"not an engine input: {obs!r}")
-        if kind is OPEN_INTEREST or kind is FUNDING:
+        if kind.missing_as_none:
             obs = obs._make([int(obs[0]), *(_f(v) for v in obs[1:])])
         self._queue.append((int(obs.ts_ns), kind.rank, obs))
 
@@ -221,7 +222,7 @@ class LiquidationEngine:
                 mark_hi, mark_lo, mark_close = max(mark_hi, obs.high), min(mark_lo, obs.low), obs.close
             else:
                 self._ensure_table(ts)
-                name = "open_interest" if rank == _OI else "funding"
+                name = _KIND_BY_RANK[rank].name
                 for m in self.models.values():
                     if name in m.inputs:
                         getattr(m, f"on_{name}")(obs)

@@ -87,12 +87,14 @@ class Liquidation(NamedTuple):
 
 @dataclass(frozen=True)
 class InputKind:
-    """One engine input kind: its name (= the ``MarketInputs`` frame), record class and application rank
-    (observations sharing a timestamp are applied in rank order, then by value)."""
+    """One engine input kind: its name (= the ``MarketInputs`` frame; a model consuming it implements
+    ``on_<name>(record)``), record class, application rank (observations sharing a timestamp are applied in rank
+    order, then by value) and whether non-finite values mean "missing" (stored as None)."""
 
     name: str
     record: type
     rank: int
+    missing_as_none: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -101,10 +103,10 @@ class InputKind:
 
 # rank order = the order in which same-timestamp observations are applied (mark first: a bar's consumption
 # uses the mark extremes; open interest before funding: funding erodes the cohorts the OI step opened)
-MARK_PRICE = InputKind("mark_price", MarkPrice, 0)
-OPEN_INTEREST = InputKind("open_interest", OpenInterest, 1)
-FUNDING = InputKind("funding", Funding, 2)
-TRADES = InputKind("trades", Trade, 3)
+MARK_PRICE = InputKind("mark_price", MarkPrice, 0)  # used by the engine itself (consumption)
+OPEN_INTEREST = InputKind("open_interest", OpenInterest, 1, missing_as_none=True)
+FUNDING = InputKind("funding", Funding, 2, missing_as_none=True)
+TRADES = InputKind("trades", Trade, 3)  # handed to models in one batch per bar: on_trades(arrays)
 INPUT_KINDS: dict[str, InputKind] = {k.name: k for k in (MARK_PRICE, OPEN_INTEREST, FUNDING, TRADES)}
 KIND_OF_RECORD: dict[type, InputKind] = {k.record: k for k in INPUT_KINDS.values()}
 

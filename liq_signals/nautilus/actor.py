@@ -48,7 +48,13 @@ from nautilus_trader.model.identifiers import ClientId, InstrumentId
 from liq_signals.engine.engine import MODELS, EngineConfig
 from liq_signals.engine.signals import ProximityConfig
 from liq_signals.errors import ConfigError, LiqSignalsError
-from liq_signals.nautilus.data_types import FundingRate, LiquidationProximity, OpenInterest, ProximitySignal
+from liq_signals.nautilus.data_types import (
+    OBSERVATION_TYPES,
+    FundingRate,
+    LiquidationProximity,
+    OpenInterest,
+    ProximitySignal,
+)
 from liq_signals.nautilus.indicator import LiquidationClusterIndicator
 
 
@@ -158,8 +164,8 @@ class LiquidationSignalActor(Actor):
             )
         oi_client = ClientId(cfg.open_interest_client_id) if cfg.open_interest_client_id else None
         self.register_indicator_for_bars(cfg.bar_type, self.indicator)
-        self.subscribe_data(DataType(OpenInterest), client_id=oi_client)
-        self.subscribe_data(DataType(FundingRate), client_id=oi_client)
+        for data_type in OBSERVATION_TYPES:
+            self.subscribe_data(DataType(data_type), client_id=oi_client)
         self.subscribe_bars(cfg.bar_type)
 
     def _is_live(self) -> bool:
@@ -180,13 +186,13 @@ class LiquidationSignalActor(Actor):
 
     # inputs ------------------------------------------------------------------------------------
     def on_data(self, data: Data) -> None:
-        if not isinstance(data, (OpenInterest, FundingRate)) or data.instrument_id != self.config.instrument_id:
+        if not isinstance(data, OBSERVATION_TYPES) or data.instrument_id != self.config.instrument_id:
             return
         self.indicator.observe(data.to_observation())
         if isinstance(data, OpenInterest):
             self.open_interest.append((data.ts_event, data.open_interest, data.open_interest_value))
             self.oi_seen += 1
-        else:
+        elif isinstance(data, FundingRate):
             self.funding_seen += 1
 
     def on_bar(self, bar: Bar) -> None:

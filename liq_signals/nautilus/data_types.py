@@ -136,3 +136,7 @@ class ProximitySignal(NamedTuple):
             except ValueError:
                 raise ValueError(f"proximity signal: {name} is not a number: {text!r}") from None
         return cls(event, side, *out)
+
+
+# the market-data types the actor subscribes to and forwards to the engine (each has ``to_observation()``)
+OBSERVATION_TYPES = (OpenInterest, FundingRate)
