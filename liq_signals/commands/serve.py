@@ -1,0 +1,31 @@
+"""``liq-signals serve``: the HTTP API and page over a DuckDB file (read-only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        db: Path = typer.Option(Path("liq_signals.duckdb"), "--db", help="DuckDB file written by `ingest` (opened read-only)."),
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+        port: int = typer.Option(8000, "--port", help="TCP port (1-65535)."),
+    ) -> None:
+        """Serve JSON endpoints (/levels, /heatmap, /compare-models, /liquidations, /symbols, /health; schema at
+        /docs) and an interactive page at / over the stored data, with the CLI's engine and warm-up rules.
+
+        Example: liq-signals serve --db data/demo.duckdb --port 8000
+        """
+        import uvicorn
+
+        from liq_signals.api.app import create_app
+        from liq_signals.errors import LiqSignalsError
+
+        if not 1 <= port <= 65535:
+            raise LiqSignalsError(f"--port must be between 1 and 65535, got {port}")
+        application = create_app(db)
+        typer.echo(f"serving {db} on http://{host}:{port}/ (API schema at /docs)")
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
