@@ -54,6 +54,11 @@ def _errors(app: FastAPI) -> None:
                                        "valid": None}}, status_code=500)
 
 
+def _raw(body: bytes, headers: dict | None = None) -> Response:
+    """A JSON answer already serialized by ``payloads.dumps`` (cached as bytes)."""
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def create_app(db_path: str | Path) -> FastAPI:
     """The app over ``db_path`` (opened read-only; ``LiqSignalsError`` when it is missing or holds no klines)."""
     store = Store(db_path)
@@ -78,14 +83,13 @@ def create_app(db_path: str | Path) -> FastAPI:
         return svc.symbols()
 
     @app.get("/levels", summary="Clusters at a time: distance, tiers, cumulative long/short curves")
-    def levels(response: Response, symbol: str = sym,
+    def levels(symbol: str = sym,
                at: str = Query(..., description="Time (UTC), e.g. 2023-12-11T02:00."), model: str = mdl,
                top_k: int = Query(10, description="Number of clusters (1..100)."),
                min_share: float = Query(0.2, description="Bucket share of its side's largest bucket to join a cluster."),
                warmup: str = warm):
         body, how = svc.levels(symbol, at, model, top_k, min_share, warmup)
-        response.headers["X-Engine"] = how
-        return body
+        return _raw(body, {"X-Engine": how})
 
     @app.get("/heatmap", summary="Heatmap: bucket edges and sparse non-zero cells per side")
     def heatmap(symbol: str = sym, start: str = Query(..., description="First snapshot time (UTC)."),
@@ -93,12 +97,12 @@ def create_app(db_path: str | Path) -> FastAPI:
                 every: str = Query("15m", description="Snapshot spacing with a unit, e.g. 15m, 1h."),
                 model: str = mdl, tiers: str | None = Query(None, description="Leverage tiers to sum, e.g. 25,50,100 (default all)."),
                 warmup: str = warm):
-        return svc.heatmap(symbol, start, end, every, model, tiers, warmup)
+        return _raw(svc.heatmap(symbol, start, end, every, model, tiers, warmup))
 
     @app.get("/compare-models", summary="Models a, b, c and the ensemble: agreement over a period")
     def compare(symbol: str = sym, start: str = Query(...), end: str = Query(...),
                 every: str = Query("1h"), top_k: int = Query(10, description="k of the top-k overlap.")):
-        return svc.compare(symbol, start, end, every, top_k)
+        return _raw(svc.compare(symbol, start, end, every, top_k))
 
     @app.get("/liquidations", summary="Recorded realized liquidations (forceOrder) where a recording covers")
     def liquidations(symbol: str = sym, start: str = Query(...), end: str = Query(...)):

@@ -3,10 +3,30 @@ intensity), times ISO 8601 UTC. Every engine answer carries ``assumptions`` (wha
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from liq_signals.engine.engine import EngineConfig
 from liq_signals.times import ns_to_iso
+
+
+def dumps(body: dict) -> bytes:
+    """Strict JSON bytes of ``body``; a NaN/inf anywhere becomes null (JSON has no NaN)."""
+    try:
+        return json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+    except ValueError:
+        return json.dumps(_finite(body), allow_nan=False, separators=(",", ":")).encode()
+
+
+def _finite(x):
+    if isinstance(x, float):
+        return x if np.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
 
 
 def _num(x) -> float | None:

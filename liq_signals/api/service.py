@@ -62,6 +62,7 @@ class Service:
         self.warm = WarmEngines(lambda sym, anchor, interval: store.inputs(sym, anchor, None, interval))
         self._heatmaps = _Memo(32)
         self._compares = _Memo(8)
+        self._bodies = _Memo(512)  # serialized answers (JSON bytes) per normalised query
 
     def _interval(self, info, lo_ns, hi_ns) -> str:
         intervals = {s.interval for s in info.segments}
@@ -77,14 +78,20 @@ class Service:
         lo = t - w
         interval = self._interval(info, lo, t)
         anchor = None if lo <= info.data_start_ns else lo
-        try:
-            snap, how = self.warm.snapshot(cfg, interval, anchor, t)
-        except LookupError:
-            raise P.ApiError("at", f"no {interval} bar at or before {ns_to_iso(t)}", P.covered(info)) from None
-        extra = {"warmup": warmup, "warmup_start": ns_to_iso(lo), "interval": interval,
-                 "cli": _cli("levels", symbol=info.symbol, at=ns_to_iso(t), model=m, top=k, min_share=ms,
-                             warmup=warmup) + " --json"}
-        return payloads.levels(snap, cfg, k, ms, extra), how
+        how = ["cache"]
+
+        def compute() -> bytes:
+            try:
+                snap, how[0] = self.warm.snapshot(cfg, interval, anchor, t)
+            except LookupError:
+                raise P.ApiError("at", f"no {interval} bar at or before {ns_to_iso(t)}", P.covered(info)) from None
+            extra = {"warmup": warmup, "warmup_start": ns_to_iso(lo), "interval": interval,
+                     "cli": _cli("levels", symbol=info.symbol, at=ns_to_iso(t), model=m, top=k, min_share=ms,
+                                 warmup=warmup) + " --json"}
+            return payloads.dumps(payloads.levels(snap, cfg, k, ms, extra))
+
+        body = self._bodies.get(("levels", cfg, interval, anchor, t, k, ms, warmup), compute)
+        return body, how[0]
 
     def _range(self, info, start: str, end: str):
         s, e = P.time_ns("start", start), P.time_ns("end", end)
@@ -110,11 +117,14 @@ class Service:
             bars = b[(b["ts_ns"] > hm.times_ns[0] - step) & (b["ts_ns"] <= hm.times_ns[-1])]
             return hm, bars, inputs.interval
 
-        hm, bars, interval = self._heatmaps.get((cfg, s, e, step, w), compute)
-        extra = {"warmup": warmup, "warmup_start": ns_to_iso(s - w), "interval": interval, "every": every,
-                 "cli": _cli("heatmap", symbol=info.symbol, start=ns_to_iso(s), end=ns_to_iso(e), every=every,
-                             model=m, warmup=warmup) + " --out heat.parquet"}
-        return payloads.heatmap(hm, cfg, sel, bars, extra)
+        def body() -> bytes:
+            hm, bars, interval = self._heatmaps.get((cfg, s, e, step, w), compute)
+            extra = {"warmup": warmup, "warmup_start": ns_to_iso(s - w), "interval": interval, "every": every,
+                     "cli": _cli("heatmap", symbol=info.symbol, start=ns_to_iso(s), end=ns_to_iso(e), every=every,
+                                 model=m, warmup=warmup) + " --out heat.parquet"}
+            return payloads.dumps(payloads.heatmap(hm, cfg, sel, bars, extra))
+
+        return self._bodies.get(("heatmap", cfg, s, e, step, w, sel, every, warmup), body)
 
     def compare(self, symbol: str, start: str, end: str, every: str, top_k: int):
         info = P.symbol_info(self.store, symbol)
@@ -130,7 +140,7 @@ class Service:
 
         cmp = self._compares.get((cfg, s, e, step, k), compute)
         extra = {"warmup": "all stored history up to end (as compare-models)", "every": every, "top_k": k}
-        return payloads.compare(cmp, EngineConfig(symbol=info.symbol, model="ensemble"), extra)
+        return payloads.dumps(payloads.compare(cmp, EngineConfig(symbol=info.symbol, model="ensemble"), extra))
 
     def liquidations(self, symbol: str, start: str, end: str) -> dict:
         info = P.symbol_info(self.store, symbol)

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from liq_signals.data import db as dbmod
@@ -46,6 +47,7 @@ class SymbolInfo:
     segments: tuple
     kinds: dict
     data_start_ns: int
+    bar_closes: dict  # interval -> sorted bar close times (epoch ns, close_time + 1 ms)
 
     @property
     def first_ns(self) -> int:
@@ -98,12 +100,13 @@ class Store:
         syms = [r[0] for r in con.execute(
             "SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()]
         for sym in syms:
-            segments = []
+            segments, closes = [], {}
             for (interval,) in con.execute("SELECT DISTINCT interval FROM klines WHERE symbol = ? AND "
                                            "price_type = 'last'", [sym]).fetchall():
                 ts = con.execute("SELECT epoch_ns(close_time + INTERVAL 1 MILLISECOND) FROM klines WHERE symbol = ? "
                                  "AND interval = ? AND price_type = 'last' ORDER BY 1", [sym, interval]).fetchnumpy()
                 t = next(iter(ts.values())).astype("int64")
+                closes[interval] = t
                 breaks = [0] + [i + 1 for i in range(len(t) - 1) if t[i + 1] - t[i] > SEGMENT_GAP_NS] + [len(t)]
                 segments += [Segment(interval, int(t[a]), int(t[b - 1]), b - a) for a, b in zip(breaks, breaks[1:])]
             segments.sort(key=lambda s: (s.first_ns, interval_ms(s.interval)))
@@ -123,24 +126,17 @@ class Store:
                 if n:
                     kinds[kind] = (int(a), int(b), int(n))
             start = min(v[0] for k, v in kinds.items() if k != "liquidations")
-            out[sym] = SymbolInfo(sym, tuple(segments), kinds, start)
+            out[sym] = SymbolInfo(sym, tuple(segments), kinds, start, closes)
         return out
 
     def interval_for(self, symbol: str, lo_ns: int | None, hi_ns: int) -> str:
-        """The kline interval ``load_market_inputs`` picks for [lo, hi]: the finest with a bar closing in the
-        range (its ``close_time``, as that function compares), else the finest stored."""
-        lo = pd.Timestamp(lo_ns, unit="ns") if lo_ns is not None else pd.Timestamp("1970-01-01")
-        hi = pd.Timestamp(hi_ns, unit="ns")
-        info = self.symbols[symbol]
-        stored = {s.interval for s in info.segments}
-        con = self._connect()
-        try:
-            in_range = [r[0] for r in con.execute(
-                "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = 'last' "
-                "AND close_time BETWEEN ? AND ?", [symbol, lo, hi]).fetchall()]
-        finally:
-            con.close()
-        return min(in_range or stored, key=interval_ms)
+        """The kline interval ``load_market_inputs`` picks for [lo, hi]: the finest with a bar whose
+        ``close_time`` (bar close - 1 ms, as that function compares) lies in the range, else the finest stored."""
+        closes = self.symbols[symbol].bar_closes
+        lo = -(2**62) if lo_ns is None else lo_ns
+        in_range = [iv for iv, t in closes.items()
+                    if np.searchsorted(t - 1_000_000, hi_ns, side="right") > np.searchsorted(t - 1_000_000, lo, side="left")]
+        return min(in_range or list(closes), key=interval_ms)
 
     def inputs(self, symbol: str, start_ns: int | None, end_ns: int | None, interval: str | None = None):
         """``MarketInputs`` of ``symbol`` with times in [start, end] (None = unbounded), the CLI's loader."""
