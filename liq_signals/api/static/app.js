@@ -71,7 +71,11 @@ function fillTiers(tiers) {
 function view() {
   const g = segment();
   const hours = RANGES.find(([n]) => n === state.range)[1];
-  const end = Date.parse(g.last);
+  // the view ends at the last bar, or earlier at the last open-interest observation inside this stretch
+  // (past it models a/b have no inputs and the ensemble drops them)
+  let end = Date.parse(g.last);
+  const oi = symbolInfo().kinds.open_interest;
+  if (oi && Date.parse(oi.last) >= Date.parse(g.first) && Date.parse(oi.last) < end) end = Date.parse(oi.last);
   const start = Math.max(end - hours * 3600e3, Date.parse(g.first) + durMs(g.interval));
   const want = (end - start) / 300;
   const step = STEPS.find(([n, m]) => m * 60e3 >= want && m * 60e3 >= durMs(g.interval)) || STEPS[STEPS.length - 1];
