@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from api_server import running_server
 from browser import chromium, image_stats, severe_logs, shot
 

@@ -8,7 +8,6 @@ import threading
 import urllib.parse
 
 import pytest
-
 from api_server import get, running_server
 
 pytestmark = pytest.mark.slow

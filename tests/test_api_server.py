@@ -11,7 +11,6 @@ import urllib.parse
 import numpy as np
 import pandas as pd
 import pytest
-
 from api_server import get, running_server
 
 
