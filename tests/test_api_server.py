@@ -205,3 +205,17 @@ def test_page_and_plotly_are_served_locally(server):
     status, schema, _ = get(server + "/openapi.json")
     assert status == 200
     assert {"/levels", "/heatmap", "/compare-models", "/liquidations", "/symbols", "/health"} <= set(schema["paths"])
+
+
+def test_warmup_all_steps_one_engine_and_equals_the_cli_command_it_names(server, sample_db):
+    import shlex
+
+    # at 2023-12-12 12:00 a 30-day warm-up starts after the first record (funding 2023-11-12 00:00): 'all' differs
+    _, w30, _ = q(server, "/levels", symbol="BTCUSDT", at="2023-12-12 12:00")
+    q(server, "/levels", symbol="BTCUSDT", at="2023-12-12 06:00", warmup="all")
+    status, got, headers = q(server, "/levels", symbol="BTCUSDT", at="2023-12-12 12:00", warmup="all")
+    assert status == 200 and headers.get("x-engine") == "warm" and got["clusters"] != w30["clusters"]
+    cmd = shlex.split(got["assumptions"]["cli"])
+    assert cmd[:2] == ["liq-signals", "levels"] and cmd[cmd.index("--warmup") + 1] == "31d"
+    want = json.loads(cli(*cmd[1:], "--db", str(sample_db), "--quiet"))
+    assert {k: got[k] for k in want} == want

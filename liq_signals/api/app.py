@@ -71,7 +71,8 @@ def create_app(db_path: str | Path) -> FastAPI:
     _errors(app)
     sym = Query(..., description="Symbol, e.g. BTCUSDT (see /symbols).")
     mdl = Query("a", description="a (open interest), b (a + funding), c (trade flow) or ensemble.")
-    warm = Query(DEFAULT_WARMUP, description="History fed to the engine before the first snapshot (as the CLI's --warmup).")
+    warm = Query(DEFAULT_WARMUP, description="History fed to the engine before the first snapshot (as the CLI's --warmup), "
+                 "or 'all' (from the first stored record: one engine keeps stepping forward).")
 
     @app.get("/health", summary="Liveness and cache counters")
     def health():

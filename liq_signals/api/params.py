@@ -126,3 +126,11 @@ def tiers(value: str | None, all_tiers: tuple) -> tuple:
         if v not in out:
             out.append(v)
     return tuple(sorted(out))
+
+
+def warmup_ns(value: str, t_ns: int, info) -> int:
+    """Warm-up before ``t_ns`` in ns: a duration with a unit (1h..400d, as the CLI's ``--warmup``) or ``all``
+    = back to the symbol's first stored record (the CLI with any ``--warmup`` reaching before it)."""
+    if (value or "").strip().lower() == "all":
+        return max(t_ns - info.data_start_ns, 0) + 1
+    return duration_ns("warmup", value, 3600 * 10**9, WARMUP_MAX_NS)

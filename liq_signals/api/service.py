@@ -20,7 +20,7 @@ from liq_signals.api import payloads
 from liq_signals.api.engines import WarmEngines
 from liq_signals.engine.batch import compare_models, run_heatmap
 from liq_signals.engine.engine import MODELS, EngineConfig
-from liq_signals.times import NS_PER_DAY, NS_PER_HOUR, ns_to_iso
+from liq_signals.times import NS_PER_DAY, ns_to_iso
 
 DEFAULT_WARMUP = "30d"  # the CLI's --warmup default (levels, heatmap)
 
@@ -50,6 +50,11 @@ class _Memo:
             return value
 
 
+def _cli_warmup(warmup: str, w_ns: int) -> str:
+    """The CLI's ``--warmup`` for the API's: ``all`` = whole days reaching back before the first record."""
+    return f"{-(-w_ns // NS_PER_DAY)}d" if warmup.strip().lower() == "all" else warmup
+
+
 def _cli(cmd: str, **opts) -> str:
     return "liq-signals " + cmd + "".join(f" --{k.replace('_', '-')} '{v}'" for k, v in opts.items())
 
@@ -71,8 +76,8 @@ class Service:
     def levels(self, symbol: str, at: str, model: str, top_k: int, min_share: float, warmup: str):
         info = P.symbol_info(self.store, symbol)
         m, k, ms = P.model(model), P.top_k(top_k), P.min_share(min_share)
-        w = P.duration_ns("warmup", warmup, NS_PER_HOUR, P.WARMUP_MAX_NS)
         t = P.time_ns("at", at)
+        w = P.warmup_ns(warmup, t, info)
         P.at_in_data(info, "at", t)
         cfg = EngineConfig(symbol=info.symbol, model=m, bucket_mode="bps", bucket_bps=10.0)
         lo = t - w
@@ -87,7 +92,7 @@ class Service:
                 raise P.ApiError("at", f"no {interval} bar at or before {ns_to_iso(t)}", P.covered(info)) from None
             extra = {"warmup": warmup, "warmup_start": ns_to_iso(lo), "interval": interval,
                      "cli": _cli("levels", symbol=info.symbol, at=ns_to_iso(t), model=m, top=k, min_share=ms,
-                                 warmup=warmup) + " --json"}
+                                 warmup=_cli_warmup(warmup, w)) + " --json"}
             return payloads.dumps(payloads.levels(snap, cfg, k, ms, extra))
 
         body = self._bodies.get(("levels", cfg, interval, anchor, t, k, ms, warmup), compute)
@@ -106,7 +111,7 @@ class Service:
         if (e - s) // step + 1 > P.MAX_SNAPSHOTS:
             raise P.ApiError("every", f"{every} gives {(e - s) // step + 1} snapshots over this range",
                              f"at most {P.MAX_SNAPSHOTS} snapshots: every >= {-(-(e - s) // (P.MAX_SNAPSHOTS - 1)) // 60_000_000_000 + 1}m")
-        w = P.duration_ns("warmup", warmup, NS_PER_HOUR, P.WARMUP_MAX_NS)
+        w = P.warmup_ns(warmup, s, info)
         cfg = EngineConfig(symbol=info.symbol, model=m, bucket_mode="bps", bucket_bps=10.0)
         sel = P.tiers(tiers, cfg.tiers)
 
@@ -121,7 +126,7 @@ class Service:
             hm, bars, interval = self._heatmaps.get((cfg, s, e, step, w), compute)
             extra = {"warmup": warmup, "warmup_start": ns_to_iso(s - w), "interval": interval, "every": every,
                      "cli": _cli("heatmap", symbol=info.symbol, start=ns_to_iso(s), end=ns_to_iso(e), every=every,
-                                 model=m, warmup=warmup) + " --out heat.parquet"}
+                                 model=m, warmup=_cli_warmup(warmup, w)) + " --out heat.parquet"}
             return payloads.dumps(payloads.heatmap(hm, cfg, sel, bars, extra))
 
         return self._bodies.get(("heatmap", cfg, s, e, step, w, sel, every, warmup), body)
