@@ -87,7 +87,7 @@ def main() -> int:
             cold = [get(levels(t_end - k * 6 * 3600 * 10**9)) for k in range(12)]
             assert all(c[2] == "cold" for c in cold), [c[2] for c in cold]
             # warm: one 15-minute bar forward each time (model b: no snapshot of it is cached yet)
-            t0 = to_ns("2023-12-10 00:00")
+            t0 = to_ns("2023-12-08 00:00")  # 200 bars later the 30d warm-up still reaches the data start
             warm = [get(levels(t0 + k * BAR_NS, "b")) for k in range(200)]
             assert all(w[2] == "warm" for w in warm[1:]), {w[2] for w in warm}
             cached = [get(levels(t0 + (k % 200) * BAR_NS, "b")) for k in range(400)]
