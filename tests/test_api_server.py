@@ -219,3 +219,21 @@ def test_warmup_all_steps_one_engine_and_equals_the_cli_command_it_names(server,
     assert cmd[:2] == ["liq-signals", "levels"] and cmd[cmd.index("--warmup") + 1] == "31d"
     want = json.loads(cli(*cmd[1:], "--db", str(sample_db), "--quiet"))
     assert {k: got[k] for k in want} == want
+
+
+def test_serve_refuses_a_bad_database_or_a_busy_port_in_one_line(sample_db, tmp_path):
+    import socket
+
+    bad = tmp_path / "not.duckdb"
+    bad.write_text("not a database")
+    for args in (["--db", str(tmp_path / "missing.duckdb")], ["--db", str(bad)]):
+        r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "serve", *args, "--port", "1"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(sample_db), "--port", str(port)],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.strip() == f"error: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)"

@@ -41,10 +41,13 @@ class _Memo:
             with self._lock:
                 if key in self._d:
                     return self._d[key]
-            value = compute()
+            try:
+                value = compute()
+            finally:
+                with self._lock:
+                    self._locks.pop(key, None)
             with self._lock:
                 self._d[key] = value
-                self._locks.pop(key, None)
                 while len(self._d) > self.size:
                     self._d.popitem(last=False)
             return value
@@ -67,7 +70,8 @@ class Service:
         self.warm = WarmEngines(lambda sym, anchor, interval: store.inputs(sym, anchor, None, interval))
         self._heatmaps = _Memo(32)
         self._compares = _Memo(8)
-        self._bodies = _Memo(512)  # serialized answers (JSON bytes) per normalised query
+        self._bodies = _Memo(512)  # serialized /levels answers (JSON bytes, ~60 kB) per normalised query
+        self._heatmap_bodies = _Memo(24)  # serialized /heatmap answers (up to a few MB each)
 
     def _interval(self, info, lo_ns, hi_ns) -> str:
         intervals = {s.interval for s in info.segments}
@@ -129,7 +133,7 @@ class Service:
                                  model=m, warmup=_cli_warmup(warmup, w)) + " --out heat.parquet"}
             return payloads.dumps(payloads.heatmap(hm, cfg, sel, bars, extra))
 
-        return self._bodies.get(("heatmap", cfg, s, e, step, w, sel, every, warmup), body)
+        return self._heatmap_bodies.get(("heatmap", cfg, s, e, step, w, sel, every, warmup), body)
 
     def compare(self, symbol: str, start: str, end: str, every: str, top_k: int):
         info = P.symbol_info(self.store, symbol)

@@ -27,5 +27,25 @@ def register(app: typer.Typer) -> None:
         if not 1 <= port <= 65535:
             raise LiqSignalsError(f"--port must be between 1 and 65535, got {port}")
         application = create_app(db)
+        _check_listen(host, port)
         typer.echo(f"serving {db} on http://{host}:{port}/ (API schema at /docs)")
         uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Refuse (one line, exit 2) an address uvicorn could not listen on: busy port, unknown host."""
+    import socket
+
+    from liq_signals.errors import LiqSignalsError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise LiqSignalsError(f"--host {host}: {exc.strerror or exc}") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            raise LiqSignalsError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
