@@ -41,11 +41,26 @@ def test_twenty_clients_fifty_requests_each(sample_db):
                     elif answers.setdefault(url, text) != text:
                         errors.append(f"{url}: a different answer to the same query")
 
+        health, stop = [], threading.Event()
+
+        def probe():  # /health keeps answering while the clients run
+            while not stop.is_set():
+                try:
+                    health.append(get(base + "/health", timeout=30)[0])
+                except Exception as exc:  # noqa: BLE001 - collected for the assertion
+                    health.append(repr(exc))
+                stop.wait(0.5)
+
         threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+        prober = threading.Thread(target=probe)
+        prober.start()
         for th in threads:
             th.start()
         for th in threads:
             th.join(600)
+        stop.set()
+        prober.join(60)
+        assert health and all(h == 200 for h in health), health
         assert not any(th.is_alive() for th in threads)
         assert errors == [] and count[0] == 1000
         assert len(answers) == len(urls)
