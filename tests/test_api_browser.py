@@ -81,3 +81,19 @@ def test_page_draws_switches_and_stays_local(sample_db):
         urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
                                      ".concat([location.href])")
         assert urls and all(u.startswith(base + "/") or u.startswith("data:") for u in urls), urls
+
+
+def test_docs_page_lists_every_endpoint_without_external_assets(sample_db):
+    with running_server(sample_db) as base, chromium(1200, 900) as driver:
+        driver.get(base + "/docs")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30 and not driver.find_elements("css selector", "#paths h2"):
+            time.sleep(0.2)
+        heads = [h.text for h in driver.find_elements("css selector", "#paths h2")]
+        for path in ("/levels", "/heatmap", "/compare-models", "/liquidations", "/symbols", "/health"):
+            assert any(f"GET {path} " in h for h in heads), heads
+        cells = [td.text for td in driver.find_elements("css selector", "table.p td")]
+        assert "top_k" in cells and "every" in cells and "warmup" in cells
+        assert severe_logs(driver) == []
+        urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert urls and all(u.startswith(base + "/") for u in urls), urls

@@ -63,7 +63,7 @@ def create_app(db_path: str | Path) -> FastAPI:
     """The app over ``db_path`` (opened read-only; ``LiqSignalsError`` when it is missing or holds no klines)."""
     store = Store(db_path)
     svc = Service(store)
-    app = FastAPI(title="liq_signals API",
+    app = FastAPI(title="liq_signals API", docs_url=None, redoc_url=None,
                   description="Estimated Binance USD-M liquidation levels from the DuckDB store "
                               f"`{store.db_path.name}` (read-only). Prices and notionals in USDT, times ISO 8601 "
                               "UTC, durations with a unit (15m, 1h, 3d). Same engine and warm-up as the CLI.")
@@ -113,6 +113,10 @@ def create_app(db_path: str | Path) -> FastAPI:
     def page():
         return HTMLResponse((STATIC / "index.html").read_text())
 
+    @app.get("/docs", include_in_schema=False)
+    def docs():  # the endpoints from /openapi.json, rendered without any external asset (no Swagger CDN)
+        return HTMLResponse((STATIC / "docs.html").read_text())
+
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js():
         return FileResponse(plotly_js_path(), media_type="application/javascript",
@@ -121,8 +125,9 @@ def create_app(db_path: str | Path) -> FastAPI:
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str):
         f = STATIC / name
-        if name not in ("app.js", "app.css") or not f.exists():
-            raise ApiError("name", f"no static file {name!r}", ["app.js", "app.css", "plotly.min.js"], status=404)
+        if name not in ("app.js", "app.css", "docs.js") or not f.exists():
+            raise ApiError("name", f"no static file {name!r}", ["app.js", "app.css", "docs.js", "plotly.min.js"],
+                           status=404)
         return FileResponse(f, media_type="application/javascript" if name.endswith(".js") else "text/css")
 
     return app
