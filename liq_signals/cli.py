@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "study_priors",
     "compare_models",
     "study_signals",
+    "serve",
 ]
 
 USAGE_EXIT_CODE = 2
