@@ -18,7 +18,8 @@ class ReplayData:
     """One symbol's market data in wire units. ``bars``: open_ms, close_ms (Binance close time = next open − 1
     ms), open, high, low, close, volume, taker_buy_volume; ``mark``: close_ms, close (mark-price bars; empty
     when the DB has none — the last-price close is served as mark then); ``open_interest``: time_ms (observed),
-    open_interest (base), open_interest_value (USDT); ``funding``: time_ms, rate, mark_price;
+    open_interest (base), open_interest_value (USDT),
+    taker_ratio (taker buy/sell volume ratio of the 5-minute interval); ``funding``: time_ms, rate, mark_price;
     ``liquidations``: time_ms, side ('long'|'short' liquidated position), price, quantity, notional_usd."""
 
     symbol: str
@@ -52,7 +53,8 @@ def load_replay_data(db_path, symbol: str, interval: str | None = None) -> Repla
                          "close": m.mark_price["close"]})
     oi = m.open_interest[m.open_interest["open_interest"].notna()]
     open_interest = pd.DataFrame({"time_ms": oi["ts_ns"].to_numpy(np.int64) // ms,
-                                  "open_interest": oi["open_interest"], "open_interest_value": oi["open_interest_value"]})
+                                  "open_interest": oi["open_interest"], "open_interest_value": oi["open_interest_value"],
+                                  "taker_ratio": oi["taker_ratio"]})
     funding = pd.DataFrame({"time_ms": m.funding["ts_ns"].to_numpy(np.int64) // ms, "rate": m.funding["rate"],
                             "mark_price": m.funding["mark_price"]})
     con = dbmod.connect(db_path, read_only=True)

@@ -1,7 +1,7 @@
 """Loopback Binance USD-M replay server: serves a DuckDB file's data on 127.0.0.1 at a chosen speed.
 
 REST (Binance shapes): ``/fapi/v1/exchangeInfo``, ``/fapi/v1/openInterest``, ``/futures/data/openInterestHist``,
-``/fapi/v1/fundingRate``, ``/fapi/v1/klines``, plus what Nautilus's Binance instrument provider asks for
+``/futures/data/takerlongshortRatio``, ``/fapi/v1/fundingRate``, ``/fapi/v1/klines``, plus what Nautilus's Binance instrument provider asks for
 (``/fapi/v2/account``, ``/fapi/v3/positionRisk``: a blank account) and ``/replay/status`` (clock, done).
 WebSocket: ``/stream?streams=a/b`` (combined ``{"stream", "data"}`` messages, ``SUBSCRIBE`` supported) and
 ``/ws/<stream>`` (raw) for ``<symbol>@kline_<interval>``, ``<symbol>@markPrice``, ``<symbol>@forceOrder``.
@@ -52,7 +52,7 @@ class ReplayServer:
         self.start_ms = int(start_ms) if start_ms is not None else int(b["open_ms"].iloc[0])
         self.end_ms = int(end_ms) if end_ms is not None else int(b["close_ms"].iloc[-1])
         self.clock_ms = self.start_ms - 1
-        self.wait_streams = tuple(s.lower() for s in wait_streams)
+        self.wait_streams = tuple(wait_streams)
         self.confirm_timeout_s = confirm_timeout_s
         self.faults: list[str] = []
         self.done = False
@@ -194,6 +194,12 @@ class ReplayServer:
                                    "sumOpenInterestValue": f"{d.open_interest_value.iloc[i]:.8f}",
                                    "timestamp": int(self._oi_times[i])} for i in idx])
 
+    async def _taker_ratio(self, request):
+        d = self.data.open_interest
+        idx = self._window(request, self._oi_times, 500, 30)
+        return web.json_response([{"buySellRatio": f"{d.taker_ratio.iloc[i]:.8f}", "buyVol": "0", "sellVol": "0",
+                                   "timestamp": int(self._oi_times[i])} for i in idx if d.taker_ratio.iloc[i] == d.taker_ratio.iloc[i]])
+
     async def _funding(self, request):
         d = self.data.funding
         idx = self._window(request, d["time_ms"].to_numpy(np.int64), 1000, 100)
@@ -245,9 +251,9 @@ class ReplayServer:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         if "stream" in request.match_info:
-            streams, combined = {request.match_info["stream"].lower()}, False
+            streams, combined = {request.match_info["stream"]}, False
         else:
-            streams = {s.lower() for s in request.query.get("streams", "").split("/") if s}
+            streams = {s for s in request.query.get("streams", "").split("/") if s}
             combined = True
         self._subs[ws] = (streams, combined)
         try:
@@ -258,7 +264,7 @@ class ReplayServer:
                     req = json.loads(msg.data)
                 except json.JSONDecodeError:
                     continue
-                params = {str(p).lower() for p in req.get("params", [])}
+                params = {str(p) for p in req.get("params", [])}
                 if req.get("method") == "SUBSCRIBE":
                     streams |= params
                 elif req.get("method") == "UNSUBSCRIBE":
@@ -276,6 +282,7 @@ class ReplayServer:
         app.router.add_get("/fapi/v1/exchangeInfo", self._exchange_info)
         app.router.add_get("/fapi/v1/openInterest", self._open_interest)
         app.router.add_get("/futures/data/openInterestHist", self._oi_hist)
+        app.router.add_get("/futures/data/takerlongshortRatio", self._taker_ratio)
         app.router.add_get("/fapi/v1/fundingRate", self._funding)
         app.router.add_get("/fapi/v1/klines", self._klines)
         app.router.add_get("/fapi/v2/account", self._account)
