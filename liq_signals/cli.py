@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "validate",
     "study_priors",
     "compare_models",
+    "live",
 ]
 
 for _name in COMMAND_MODULES:

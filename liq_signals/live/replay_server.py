@@ -13,7 +13,8 @@ the ``/fapi/v1/openInterest`` answer; a liquidation is pushed on ``@forceOrder``
 per wall second (0 = as fast as possible). With ``lossless`` (default) the clock does not pass an OI row
 until a poll *after* the one that returned it arrived — a sequential poller has then published it — so no
 OI row is skipped and each one reaches the node before the next bar. Replay starts once every stream in
-``wait_streams`` has a subscriber. ``faults`` (a list, consumed in order) injects 'http429', 'malformed'
+``wait_streams`` has a subscriber, with the mark update of the last history bar (a live subscriber gets the
+current mark at once). ``faults`` (a list, consumed in order) injects 'http429', 'malformed'
 (answers of the next OI polls) and 'drop_ws' (closes every WebSocket at the next bar).
 Times on the wire are epoch ms; prices USDT; sizes base.
 """
@@ -122,6 +123,9 @@ class ReplayServer:
         while any(not any(s in st for st, _ in self._subs.values()) for s in self.wait_streams):
             await asyncio.sleep(0.01)
         sl = self.sym.lower()
+        before = np.nonzero(self.data.bars["close_ms"].to_numpy(np.int64) < self.start_ms)[0]
+        if len(before):  # like Binance, a new subscriber gets the current mark at once
+            await self._broadcast(f"{sl}@markPrice", self._mark_msg(int(before[-1])))
         t0_wall = loop.time()
         for t, kind, i in self._schedule():
             if self.speed > 0:

@@ -95,8 +95,9 @@ def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: P
 
 
 def run_live(settings: LiveSettings, out_dir: Path, replay_db: Path | None = None, duration: str | None = None,
-             timeout_s: float | None = None, note=print) -> LiveResult:
-    """Run the node (module doc) and write ``out_dir``. ``timeout_s``: wall-clock safety stop (tests)."""
+             timeout_s: float | None = None, note=print, on_server=None) -> LiveResult:
+    """Run the node (module doc) and write ``out_dir``. ``timeout_s``: wall-clock safety stop (tests);
+    ``on_server``: called with the :class:`ReplayServer` before it starts (tests inject faults)."""
     from liq_signals.times import to_duration_ns, to_ns
 
     duration = duration or settings.duration
@@ -114,6 +115,8 @@ def run_live(settings: LiveSettings, out_dir: Path, replay_db: Path | None = Non
             ingest_paths([SAMPLE_DIR], replay_db)
             note(f"ingested the shipped sample into {replay_db}")
         server = _replay_server(settings, Path(replay_db))
+        if on_server is not None:
+            on_server(server.server)
     warm = _warm_settings(settings, replay_db, server)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ConfigError(f"--out {out_dir} exists and is not empty")
