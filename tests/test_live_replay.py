@@ -173,3 +173,38 @@ def test_live_run_directory_matches_the_backtest_layout(live_run):
     assert summary["stop_reason"] == "replay exhausted" and summary["replay"]["done"]
     assert summary["events"] == len(frame) and summary["bars"] == 192  # 2 days of 15-minute bars: 48 h x 4
     assert not d.with_name(d.name + ".partial").exists()
+
+
+# ------------------------------------------------------------------------------------------ faults
+
+
+@pytest.fixture(scope="module")
+def faulty_run(db, tmp_path_factory):
+    """The same replay with a 429 (Retry-After: 1) and a malformed answer on the first OI polls and every
+    WebSocket dropped before the 50th live bar."""
+    from liq_signals.live.runner import run_live
+
+    tmp = tmp_path_factory.mktemp("faulty")
+    settings = _config(tmp, strategy=False)
+    settings.client["backoff_secs"] = 0.2
+    seen = {}
+
+    def inject(server):
+        server.faults.extend(["http429", "malformed", "drop_ws:50"])
+        seen["server"] = server
+
+    result = run_live(settings, tmp / "run", replay_db=db, timeout_s=90, on_server=inject)
+    return result, seen["server"]
+
+
+def test_faults_are_survived_without_changing_the_events(db, faulty_run):
+    result, server = faulty_run
+    expected, _, _, _ = _engine_events(db)
+    published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
+                 for e in result.actor.events]
+    assert published == expected
+    c = result.summary["client"]
+    assert c["http_backoffs"] == 1 and c["malformed"] == 1 and c["ws_reconnects"] == 1
+    assert server.ws_drops == 1 and not server.faults
+    # Retry-After: 1 was honoured; the malformed answer only costs the normal poll interval
+    assert server.retry_gaps_s[0] >= 1.0 and server.retry_gaps_s[1] < 0.5

@@ -15,7 +15,8 @@ until a poll *after* the one that returned it arrived — a sequential poller ha
 OI row is skipped and each one reaches the node before the next bar. Replay starts once every stream in
 ``wait_streams`` has a subscriber, with the mark update of the last history bar (a live subscriber gets the
 current mark at once). ``faults`` (a list, consumed in order) injects 'http429', 'malformed'
-(answers of the next OI polls) and 'drop_ws' (closes every WebSocket at the next bar).
+(answers of the next OI polls) and 'drop_ws:N' (closes every WebSocket before the N-th live bar, then waits
+for the clients to resubscribe).
 Times on the wire are epoch ms; prices USDT; sizes base.
 """
 
@@ -59,6 +60,9 @@ class ReplayServer:
         self.done = False
         self.sent = {"kline": 0, "markPrice": 0, "forceOrder": 0, "oi_rows": 0}
         self.oi_unconfirmed = 0  # rows the clock passed without a confirming poll (lossless timeout)
+        self.ws_drops = 0
+        self.retry_gaps_s: list[float] = []  # wall seconds from each injected OI fault to the next OI request
+        self._fault_at: float | None = None
         self._subs: dict[web.WebSocketResponse, tuple[set[str], bool]] = {}
         self._oi_times = data.open_interest["time_ms"].to_numpy(np.int64)
         self._served = self._confirmed = -1
@@ -120,8 +124,7 @@ class ReplayServer:
     # ---------------------------------------------------------------------------------- replay
     async def _replay(self) -> None:
         loop = asyncio.get_running_loop()
-        while any(not any(s in st for st, _ in self._subs.values()) for s in self.wait_streams):
-            await asyncio.sleep(0.01)
+        await self._wait_for_streams(None)
         sl = self.sym.lower()
         before = np.nonzero(self.data.bars["close_ms"].to_numpy(np.int64) < self.start_ms)[0]
         if len(before):  # like Binance, a new subscriber gets the current mark at once
@@ -134,14 +137,14 @@ class ReplayServer:
                     await asyncio.sleep(delay)
             self.clock_ms = t
             if kind == KLINE:
-                if self.faults and self.faults[0] == "drop_ws":
+                f = self.faults[0] if self.faults else ""
+                if f.startswith("drop_ws") and self.sent["kline"] >= int(f.partition(":")[2] or 0):
                     self.faults.pop(0)
                     for ws in list(self._subs):
                         await ws.close()
                     self._subs.clear()
-                    while not any(self._subs):  # the clients reconnect
-                        await asyncio.sleep(0.01)
-                    await asyncio.sleep(0.05)
+                    self.ws_drops += 1
+                    await self._wait_for_streams(30.0)  # the clients reconnect and resubscribe
                 await self._broadcast(f"{sl}@kline_{self.data.interval}", self._kline_msg(i))
                 await self._broadcast(f"{sl}@markPrice", self._mark_msg(i))
                 self.sent["kline"] += 1
@@ -156,6 +159,14 @@ class ReplayServer:
             await asyncio.sleep(0)
         self.done = True
 
+    async def _wait_for_streams(self, timeout_s: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while any(not any(s in st for st, _ in self._subs.values()) for s in self.wait_streams):
+            if timeout_s is not None and loop.time() - t0 > timeout_s:
+                return
+            await asyncio.sleep(0.01)
+
     async def _wait_confirmed(self, i: int) -> None:
         async with self._cond:
             try:
@@ -165,8 +176,13 @@ class ReplayServer:
 
     # ---------------------------------------------------------------------------------- REST
     async def _open_interest(self, request: web.Request) -> web.Response:
+        loop = asyncio.get_running_loop()
+        if self._fault_at is not None:
+            self.retry_gaps_s.append(loop.time() - self._fault_at)
+            self._fault_at = None
         if self.faults and self.faults[0] in ("http429", "malformed"):
             f = self.faults.pop(0)
+            self._fault_at = loop.time()
             if f == "http429":
                 return web.json_response({"code": -1003, "msg": "Too many requests"}, status=429,
                                          headers={"Retry-After": "1"})
