@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "study_priors",
     "compare_models",
     "live",
+    "record",
 ]
 
 for _name in COMMAND_MODULES:
