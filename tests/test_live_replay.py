@@ -8,7 +8,9 @@ What "the same inputs" means live (computed here from the database, independentl
 - warm start: the database's rows in the 72 h before the replay start (OI with value and taker ratio);
 - live OI: every DB row in the replay window, stamped at its observed time, OI as served (3 decimals),
   value = OI × the mark price of the last bar closed at or before it (the DB has no mark klines, so the
-  replay serves the last-price close as mark), no taker ratio.
+  replay serves the last-price close as mark), no taker ratio;
+- live funding: each funding time's rate, stamped at the funding time (the replay sends a mark update then),
+  with the mark price known at that time.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ def db(tmp_path_factory):
     return path
 
 
-def _config(tmp_path, strategy=True) -> object:
+def _config(tmp_path, strategy=True, model="a") -> object:
     from liq_signals.live.settings import load_live_settings
 
-    actor = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in ACTOR.items())
+    actor = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
+                      for k, v in dict(ACTOR, model=model).items())
     engine = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in ENGINE.items())
     text = f'''
 instrument = "BTCUSDT-PERP.BINANCE"
@@ -79,6 +82,8 @@ def live_run(db, tmp_path_factory):
 
 def _expected_inputs(db):
     """(warm inputs, live OI frame, live bars) from the database, as the module doc describes."""
+    from dataclasses import replace
+
     from nautilus_trader.core.datetime import millis_to_nanos
 
     from liq_signals.data.query import load_market_inputs
@@ -104,10 +109,18 @@ def _expected_inputs(db):
                           bars[["close_ms", "close"]].rename(columns={"close_ms": "t"}), on="t")["close"].to_numpy()
     live_oi["open_interest_value"] = live_oi["open_interest"].to_numpy() * marks
     live_oi["taker_ratio"] = np.nan
+    # funding: the DB's rows before the start; live, each funding time's rate with the mark known then
+    f = m.funding
+    warm_f = f[(f["ts_ns"] >= warm_from) & (f["ts_ns"] < start)]
+    live_f = f[(f["ts_ns"] >= start) & (f["ts_ns"] <= end)].copy()
+    live_f["mark_price"] = pd.merge_asof(live_f[["ts_ns"]].assign(t=live_f["ts_ns"] // 1_000_000),
+                                         bars[["close_ms", "close"]].rename(columns={"close_ms": "t"}),
+                                         on="t")["close"].to_numpy()
+    m = replace(m, funding=pd.concat([warm_f, live_f]).reset_index(drop=True))
     return m, warm_bars, warm_oi, live_bars, live_oi
 
 
-def _engine_events(db):
+def _engine_events(db, model="a"):
     """Proximity events of the engine stepped over the expected inputs (no Nautilus, no live code)."""
     from dataclasses import replace
 
@@ -123,8 +136,8 @@ def _engine_events(db):
     for col in ("open", "high", "low", "close"):  # as the indicator reads Nautilus prices (Price.as_double)
         bars[col] = [Price.from_str(f"{v:.1f}").as_double() for v in bars[col]]
     oi = pd.concat([warm_oi, live_oi]).reset_index(drop=True)
-    inputs = replace(m, bars=bars, open_interest=oi, funding=m.funding.iloc[:0], mark_price=m.mark_price.iloc[:0])
-    engine = LiquidationEngine(EngineConfig(symbol="BTCUSDT", model="a", **ENGINE))
+    inputs = replace(m, bars=bars, open_interest=oi, mark_price=m.mark_price.iloc[:0])
+    engine = LiquidationEngine(EngineConfig(symbol="BTCUSDT", model=model, **ENGINE))
     feeder = InputFeeder(inputs, engine)
     signals = ProximitySignals(ProximityConfig(ACTOR["proximity_bps"], ACTOR["min_cluster_notional"], 0.0,
                                                ACTOR["cooldown_bars"], ACTOR["bucket_floor_usd"]))
@@ -180,12 +193,12 @@ def test_live_run_directory_matches_the_backtest_layout(live_run):
 
 @pytest.fixture(scope="module")
 def faulty_run(db, tmp_path_factory):
-    """The same replay with a 429 (Retry-After: 1) and a malformed answer on the first OI polls and every
-    WebSocket dropped before the 50th live bar."""
+    """The same replay with model b (OI + funding), a 429 (Retry-After: 1) and a malformed answer on the first
+    OI polls and every WebSocket dropped before the 50th live bar."""
     from liq_signals.live.runner import run_live
 
     tmp = tmp_path_factory.mktemp("faulty")
-    settings = _config(tmp, strategy=False)
+    settings = _config(tmp, strategy=False, model="b")
     settings.client["backoff_secs"] = 0.2
     seen = {}
 
@@ -199,7 +212,9 @@ def faulty_run(db, tmp_path_factory):
 
 def test_faults_are_survived_without_changing_the_events(db, faulty_run):
     result, server = faulty_run
-    expected, _, _, _ = _engine_events(db)
+    expected, _, _, _ = _engine_events(db, model="b")
+    assert expected != _engine_events(db, model="a")[0]  # funding matters to model b
+    assert result.actor.funding_seen == 7  # 2 days x 3 funding times (00, 08, 16 UTC) + the one at END
     published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
                  for e in result.actor.events]
     assert published == expected

@@ -95,7 +95,7 @@ class BinanceFeed:
             except (json.JSONDecodeError, FeedFormatError) as exc:
                 self.stats["malformed"] += 1
                 self.log.warning(f"openInterest {sym}: malformed response skipped ({exc})")
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 self.stats["http_errors"] += 1
                 self.log.warning(f"openInterest {sym}: request failed ({exc!r}); retrying in {backoff:g} s")
                 wait = backoff
@@ -136,7 +136,7 @@ class BinanceFeed:
                             self.handle_stream_text(msg.data)
                         elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                             break
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 self.log.warning(f"websocket failed ({exc!r})")
             first = False
             self.log.warning(f"websocket dropped; reconnecting in {backoff:g} s")

@@ -8,7 +8,8 @@ WebSocket: ``/stream?streams=a/b`` (combined ``{"stream", "data"}`` messages, ``
 
 The replay clock starts at ``start_ms`` (data before it is history, served by the REST history endpoints only)
 and walks the data's instants in time order: a bar close sends the closed kline and a mark update (mark
-bars when the DB has them, else the last-price close; ``r``/``T`` = the next funding row); an OI row becomes
+bars when the DB has them, else the last-price close; ``r``/``T`` = the next funding row), so does each
+funding time (a mark update stamped at it: live, updates come every 1-3 s); an OI row becomes
 the ``/fapi/v1/openInterest`` answer; a liquidation is pushed on ``@forceOrder``. ``speed`` = replay seconds
 per wall second (0 = as fast as possible). With ``lossless`` (default) the clock does not pass an OI row
 until a poll *after* the one that returned it arrived — a sequential poller has then published it — so no
@@ -76,6 +77,7 @@ class ReplayServer:
         d = self.data
         ev = [(int(t), KLINE, i) for i, t in enumerate(d.bars["close_ms"])]
         ev += [(int(t), OI, i) for i, t in enumerate(self._oi_times)]
+        ev += [(int(t), MARK, i) for i, t in enumerate(d.funding["time_ms"])]  # a mark update at each funding time
         ev += [(int(t), LIQ, i) for i, t in enumerate(d.liquidations["time_ms"])]
         return sorted(e for e in ev if self.start_ms <= e[0] <= self.end_ms)
 
@@ -91,10 +93,13 @@ class ReplayServer:
             "o": _fmt(r.open, p), "c": _fmt(r.close, p), "h": _fmt(r.high, p), "l": _fmt(r.low, p),
             "v": _fmt(r.volume, q), "n": 0, "x": True, "q": "0", "V": _fmt(r.taker_buy_volume, q), "Q": "0", "B": "0"}}
 
-    def _mark_msg(self, i: int) -> dict:
+    def _mark_msg(self, t: int) -> dict:
+        """The mark update at ``t`` ms: the last mark bar (else last-price bar) closed at or before ``t``; the
+        rate and time of the next funding after ``t``."""
         d = self.data
-        t = int(d.bars["close_ms"].iloc[i])
-        mark = float(d.bars["close"].iloc[i])
+        closes = d.bars["close_ms"].to_numpy(np.int64)
+        j = int(np.searchsorted(closes, t, side="right")) - 1
+        mark = float(d.bars["close"].iloc[max(j, 0)])
         if len(d.mark):
             j = int(np.searchsorted(d.mark["close_ms"].to_numpy(np.int64), t, side="right")) - 1
             if j >= 0:
@@ -128,7 +133,7 @@ class ReplayServer:
         sl = self.sym.lower()
         before = np.nonzero(self.data.bars["close_ms"].to_numpy(np.int64) < self.start_ms)[0]
         if len(before):  # like Binance, a new subscriber gets the current mark at once
-            await self._broadcast(f"{sl}@markPrice", self._mark_msg(int(before[-1])))
+            await self._broadcast(f"{sl}@markPrice", self._mark_msg(int(self.data.bars["close_ms"].iloc[before[-1]])))
         t0_wall = loop.time()
         for t, kind, i in self._schedule():
             if self.speed > 0:
@@ -146,8 +151,11 @@ class ReplayServer:
                     self.ws_drops += 1
                     await self._wait_for_streams(30.0)  # the clients reconnect and resubscribe
                 await self._broadcast(f"{sl}@kline_{self.data.interval}", self._kline_msg(i))
-                await self._broadcast(f"{sl}@markPrice", self._mark_msg(i))
+                await self._broadcast(f"{sl}@markPrice", self._mark_msg(t))
                 self.sent["kline"] += 1
+                self.sent["markPrice"] += 1
+            elif kind == MARK:
+                await self._broadcast(f"{sl}@markPrice", self._mark_msg(t))
                 self.sent["markPrice"] += 1
             elif kind == OI:
                 self.sent["oi_rows"] += 1
@@ -171,7 +179,7 @@ class ReplayServer:
         async with self._cond:
             try:
                 await asyncio.wait_for(self._cond.wait_for(lambda: self._confirmed >= i), self.confirm_timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.oi_unconfirmed += 1
 
     # ---------------------------------------------------------------------------------- REST

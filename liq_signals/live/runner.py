@@ -54,8 +54,11 @@ def _replay_server(settings: LiveSettings, db: Path):
     return ReplayServerThread(server)
 
 
-def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: Path, warm: dict):
-    """The ``TradingNodeConfig`` (see module doc)."""
+def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: Path, warm: dict,
+                replay: bool = False):
+    """The ``TradingNodeConfig`` (see module doc). Nautilus's Binance instrument provider reads the account's
+    fee tier (a signed request): against real Binance the keys come from ``BINANCE_API_KEY`` /
+    ``BINANCE_API_SECRET`` (read-only keys suffice); the replay server accepts any."""
     from nautilus_trader.adapters.binance import BinanceAccountType, BinanceDataClientConfig
     from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
     from nautilus_trader.common.config import ImportableActorConfig
@@ -77,7 +80,8 @@ def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: P
                               log_file_name="node", use_pyo3=False),
         data_clients={
             "BINANCE": BinanceDataClientConfig(
-                api_key="public", api_secret="public", account_type=BinanceAccountType.USDT_FUTURES,
+                api_key="replay" if replay else None, api_secret="replay" if replay else None,
+                account_type=BinanceAccountType.USDT_FUTURES,
                 base_url_http=base_http, base_url_ws=base_ws, update_instruments_interval_mins=None,
                 instrument_provider=InstrumentProviderConfig(load_all=True)),
             LIVE_CLIENT_ID: LiqLiveDataClientConfig(
@@ -98,7 +102,7 @@ def run_live(settings: LiveSettings, out_dir: Path, replay_db: Path | None = Non
              timeout_s: float | None = None, note=print, on_server=None) -> LiveResult:
     """Run the node (module doc) and write ``out_dir``. ``timeout_s``: wall-clock safety stop (tests);
     ``on_server``: called with the :class:`ReplayServer` before it starts (tests inject faults)."""
-    from liq_signals.times import to_duration_ns, to_ns
+    from liq_signals.times import to_duration_ns
 
     duration = duration or settings.duration
     dur_s = to_duration_ns(duration, "--duration") / 1e9 if duration else None
@@ -174,7 +178,7 @@ def _run(settings, run_dir: Path, server, warm: dict, dur_s, timeout_s, note) ->
             base_http, base_ws = server.base_http, server.base_ws
             if warm.get("warm_start_rest") == "<replay>":
                 warm["warm_start_rest"] = base_http
-        config = node_config(settings, base_http, base_ws, run_dir, warm)
+        config = node_config(settings, base_http, base_ws, run_dir, warm, replay=server is not None)
         node = TradingNode(config=config, loop=loop)
         node.add_data_client_factory("BINANCE", BinanceLiveDataClientFactory)
         node.add_data_client_factory(LIVE_CLIENT_ID, LiqLiveDataClientFactory)

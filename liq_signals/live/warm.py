@@ -77,7 +77,7 @@ def warm_up(indicator: LiquidationClusterIndicator, inputs: MarketInputs, until_
             pos[k] = j
         indicator.update_raw(int(t), o, h, lo, c, v if v == v else 0.0)
         n += 1
-    for k, (times, rows) in enumerate(streams):  # observed after the last history bar: due with the first live bar
+    for k, (_times, rows) in enumerate(streams):  # observed after the last history bar: due with the first live bar
         for r in rows[pos[k]:]:
             indicator.observe(r)
     return n
