@@ -223,3 +223,14 @@ def test_faults_are_survived_without_changing_the_events(db, faulty_run):
     assert server.ws_drops == 1 and not server.faults
     # Retry-After: 1 was honoured; the malformed answer only costs the normal poll interval
     assert server.retry_gaps_s[0] >= 1.0 and server.retry_gaps_s[1] < 0.5
+
+
+def test_duration_stops_the_node_before_the_replay_ends(db, tmp_path):
+    from liq_signals.live.runner import run_live
+
+    settings = _config(tmp_path, strategy=False)
+    settings.replay["speed"] = 3600.0  # one replay hour per wall second: the 2 days would take 48 s
+    result = run_live(settings, tmp_path / "run", replay_db=db, duration="3s", timeout_s=60)
+    s = result.summary
+    assert s["stop_reason"] == "duration" and not s["replay"]["done"]
+    assert 0 < s["bars"] < 192 and (tmp_path / "run" / "proximity_events.csv").is_file()
