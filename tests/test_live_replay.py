@@ -7,8 +7,8 @@ What "the same inputs" means live (computed here from the database, independentl
   (Nautilus bars carry none to the indicator);
 - warm start: the database's rows in the 72 h before the replay start (OI with value and taker ratio);
 - live OI: every DB row in the replay window, stamped at its observed time, OI as served (3 decimals),
-  value = OI × the mark price of the last bar closed at or before it (the DB has no mark klines, so the
-  replay serves the last-price close as mark), no taker ratio;
+  value = OI × the mark in force then: the last of the bar closes (the DB has no mark klines) and the marks
+  implied by the OI rows (value / OI) at or before it, as served (0.1 tick); no taker ratio;
 - live funding: each funding time's rate, stamped at the funding time (the replay sends a mark update then),
   with the mark price known at that time.
 """
@@ -104,18 +104,24 @@ def _expected_inputs(db):
     warm_oi = oi[(oi["ts_ns"] >= warm_from) & (oi["ts_ns"] < start)]
     live_oi = oi[(oi["ts_ns"] >= start) & (oi["ts_ns"] <= end)].copy()
     live_oi["open_interest"] = [float(f"{v:.3f}") for v in live_oi["open_interest"]]
-    # the mark known at each OI time: the close of the last bar with close time <= the OI time
-    marks = pd.merge_asof(live_oi[["ts_ns"]].assign(t=live_oi["ts_ns"] // 1_000_000),
-                          bars[["close_ms", "close"]].rename(columns={"close_ms": "t"}), on="t")["close"].to_numpy()
-    live_oi["open_interest_value"] = live_oi["open_interest"].to_numpy() * marks
+    # the mark in force at a time: the last of the bar closes (no mark klines in the DB) and the marks implied by
+    # the OI rows (value / OI) at or before it, as served (0.1 tick)
+    series = pd.concat([pd.DataFrame({"t": bars["close_ms"], "mark": bars["close"]}),
+                        pd.DataFrame({"t": oi["ts_ns"] // 1_000_000,
+                                      "mark": oi["open_interest_value"] / oi["open_interest"]})])
+    series = series[np.isfinite(series["mark"])].sort_values("t", kind="stable")
+    series["mark"] = [float(f"{v:.1f}") for v in series["mark"]]
+
+    def mark_at(ts_ns):
+        return pd.merge_asof(pd.DataFrame({"t": np.asarray(ts_ns) // 1_000_000}), series, on="t")["mark"].to_numpy()
+
+    live_oi["open_interest_value"] = live_oi["open_interest"].to_numpy() * mark_at(live_oi["ts_ns"])
     live_oi["taker_ratio"] = np.nan
     # funding: the DB's rows before the start; live, each funding time's rate with the mark known then
     f = m.funding
     warm_f = f[(f["ts_ns"] >= warm_from) & (f["ts_ns"] < start)]
     live_f = f[(f["ts_ns"] >= start) & (f["ts_ns"] <= end)].copy()
-    live_f["mark_price"] = pd.merge_asof(live_f[["ts_ns"]].assign(t=live_f["ts_ns"] // 1_000_000),
-                                         bars[["close_ms", "close"]].rename(columns={"close_ms": "t"}),
-                                         on="t")["close"].to_numpy()
+    live_f["mark_price"] = mark_at(live_f["ts_ns"])
     m = replace(m, funding=pd.concat([warm_f, live_f]).reset_index(drop=True))
     return m, warm_bars, warm_oi, live_bars, live_oi
 

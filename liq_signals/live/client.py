@@ -7,7 +7,7 @@ this adapter publishes:
 
 - :class:`~liq_signals.nautilus.data_types.OpenInterest` per new ``/fapi/v1/openInterest`` point:
   ``ts_event = ts_init`` = Binance's ``time`` (the observed instant), ``open_interest`` in base,
-  ``open_interest_value`` = OI × the last mark price (USDT; NaN before the first mark update),
+  ``open_interest_value`` = OI × the mark price in force at that time (USDT; NaN when unknown),
   ``taker_ratio`` NaN (not served live);
 - :class:`~liq_signals.nautilus.data_types.FundingRate` once per funding time, stamped at the first mark
   update at or after it (the observed instant), with the rate that was in force and that update's mark price;
@@ -39,7 +39,6 @@ class LiqLiveDataClient(LiveMarketDataClient):
         super().__init__(loop=loop, client_id=client_id, venue=None, msgbus=msgbus, cache=cache, clock=clock,
                          instrument_provider=InstrumentProvider(), config=config)
         self._ids = {binance_symbol(i): InstrumentId.from_str(i) for i in config.instrument_ids}
-        self._mark: dict[str, float] = {}
         self._funding = {s: FundingTracker() for s in self._ids}
         self.feed = BinanceFeed(config, list(self._ids), self._on_open_interest, self._on_mark,
                                 self._on_force_order, log=self._log)
@@ -65,14 +64,13 @@ class LiqLiveDataClient(LiveMarketDataClient):
     async def _unsubscribe(self, command) -> None:
         pass
 
-    def _on_open_interest(self, sym: str, pt) -> None:
-        mark = self._mark.get(sym, float("nan"))
+    def _on_open_interest(self, sym: str, pt, mark) -> None:
+        mark = float("nan") if mark is None else mark
         oi = OpenInterest(pt.ts_ns, pt.ts_ns, instrument_id=self._ids[sym], open_interest=pt.open_interest,
                           open_interest_value=pt.open_interest * mark)
         self._handle_data(CustomData(DataType(OpenInterest), oi))
 
     def _on_mark(self, sym: str, m) -> None:
-        self._mark[sym] = m.mark_price
         crossing = self._funding[sym].update(m)
         if crossing is not None:
             fr = FundingRate(crossing.ts_ns, crossing.ts_ns, instrument_id=self._ids[sym], rate=crossing.rate,

@@ -6,7 +6,8 @@ the replay server for tests). ``oi_poll_secs``: seconds between ``/fapi/v1/openI
 ``mark_price`` / ``liquidations``: subscribe ``@markPrice`` (funding + the mark used to value OI) and
 ``@forceOrder``. ``gap_secs``: an OI ``time`` step longer than this (seconds) is logged as a gap (default
 3 × ``oi_poll_secs``). ``backoff_secs`` / ``max_backoff_secs``: first and largest wait (seconds) after a
-failed request or a dropped WebSocket when the server gives no ``Retry-After``.
+failed request or a dropped WebSocket when the server gives no ``Retry-After``. ``mark_wait_secs``: how long
+an OI point may wait for the mark update of its instant (its value uses the mark in force then).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class LiqLiveDataClientConfig(LiveDataClientConfig, frozen=True):
     gap_secs: float | None = None
     backoff_secs: float = 1.0
     max_backoff_secs: float = 60.0
+    mark_wait_secs: float = 3.0
 
     def __post_init__(self) -> None:
         if not self.instrument_ids:
@@ -42,7 +44,7 @@ class LiqLiveDataClientConfig(LiveDataClientConfig, frozen=True):
             scheme = ("http://", "https://") if name == "base_url_http" else ("ws://", "wss://")
             if not isinstance(url, str) or not url.startswith(scheme):
                 raise ConfigError(f"live client: {name} must start with {' or '.join(scheme)}, got {url!r}")
-        for name in ("oi_poll_secs", "backoff_secs", "max_backoff_secs", "gap_secs"):
+        for name in ("oi_poll_secs", "backoff_secs", "max_backoff_secs", "gap_secs", "mark_wait_secs"):
             v = getattr(self, name)
             if v is None and name == "gap_secs":
                 continue

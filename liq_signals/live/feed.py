@@ -4,8 +4,11 @@ and the recorder).
 Polls ``GET {base_url_http}/fapi/v1/openInterest?symbol=`` per symbol every ``oi_poll_secs`` (sequentially:
 the next request only after the previous answer was handled) and streams ``<symbol>@markPrice`` /
 ``<symbol>@forceOrder`` from ``{base_url_ws}/stream?streams=...``. Handlers receive parsed records
-(:mod:`liq_signals.live.parse`): ``on_open_interest(symbol, OIPoint)`` only for a ``time`` after the last one
-(duplicates are counted and dropped; a step over ``gap_ns`` is logged as a gap), ``on_mark(symbol, MarkUpdate)``,
+(:mod:`liq_signals.live.parse`): ``on_open_interest(symbol, OIPoint, mark)`` only for a ``time`` after the
+last one (duplicates are counted and dropped; a step over ``gap_ns`` is logged as a gap) with ``mark`` = the
+mark price (USDT) of the last mark update at or before the OI ``time`` (None when unknown); with the mark
+stream on, the poller first waits (at most ``mark_wait_secs``) for a mark update at or after that time, so the
+mark is the one in force at the OI instant, not a stale one. ``on_mark(symbol, MarkUpdate)``,
 ``on_force_order(ForceOrder)``. Faults: 429/418 → wait ``Retry-After`` seconds (else exponential backoff from
 ``backoff_secs`` to ``max_backoff_secs``); malformed JSON → logged, skipped; a dropped WebSocket is reconnected
 after the backoff. ``stats`` counts all of it.
@@ -14,8 +17,10 @@ after the backoff. ``stats`` counts all of it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
+from collections import deque
 
 import aiohttp
 
@@ -43,6 +48,8 @@ class BinanceFeed:
         self.on_open_interest, self.on_mark, self.on_force_order = on_open_interest, on_mark, on_force_order
         self.log = log or logging.getLogger("liq_signals.live")
         self._last_oi_ns: dict[str, int] = {}
+        self._marks: dict[str, deque] = {s: deque(maxlen=256) for s in self.symbols}  # (ts_ns, mark) in order
+        self._mark_seen: dict[str, asyncio.Event] = {}
         self._session: aiohttp.ClientSession | None = None
         self.stats = dict(oi_published=0, oi_duplicates=0, oi_gaps=0, funding_published=0,
                           liquidations_published=0, http_backoffs=0, http_errors=0, ws_reconnects=0, malformed=0)
@@ -65,6 +72,31 @@ class BinanceFeed:
             out.append(self._stream())
         return out
 
+    def mark_at(self, sym: str, ts_ns: int) -> float | None:
+        """Mark price (USDT) of the last mark update at or before ``ts_ns``, None when none is known."""
+        marks = self._marks.get(sym)
+        if not marks:
+            return None
+        i = bisect.bisect_right([t for t, _ in marks], ts_ns)
+        return marks[i - 1][1] if i else None
+
+    async def _await_mark(self, sym: str, ts_ns: int) -> None:
+        """Wait until a mark update at or after ``ts_ns`` was seen (at most ``mark_wait_secs``)."""
+        if not (self.cfg.mark_price and self.on_mark is not None):
+            return
+        ev = self._mark_seen.setdefault(sym, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.cfg.mark_wait_secs
+        while not (self._marks[sym] and self._marks[sym][-1][0] >= ts_ns):
+            ev.clear()
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(ev.wait(), left)
+            except asyncio.TimeoutError:
+                return
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -77,6 +109,7 @@ class BinanceFeed:
         backoff = cfg.backoff_secs
         while True:
             wait = cfg.oi_poll_secs
+            pt = None
             try:
                 async with self._session.get(url, params={"symbol": sym}) as r:
                     if r.status in RETRY_STATUSES:
@@ -91,7 +124,7 @@ class BinanceFeed:
                     else:
                         text = await r.text()
                         backoff = cfg.backoff_secs
-                        self.handle_open_interest(sym, json.loads(text))
+                        pt = self.accept_open_interest(sym, json.loads(text))
             except (json.JSONDecodeError, FeedFormatError) as exc:
                 self.stats["malformed"] += 1
                 self.log.warning(f"openInterest {sym}: malformed response skipped ({exc})")
@@ -100,22 +133,26 @@ class BinanceFeed:
                 self.log.warning(f"openInterest {sym}: request failed ({exc!r}); retrying in {backoff:g} s")
                 wait = backoff
                 backoff = min(backoff * 2, cfg.max_backoff_secs)
+            if pt is not None:
+                await self._await_mark(sym, pt.ts_ns)
+                self.on_open_interest(sym, pt, self.mark_at(sym, pt.ts_ns))
+                self.stats["oi_published"] += 1
             await asyncio.sleep(wait)
 
-    def handle_open_interest(self, sym: str, payload) -> None:
-        """Pass one ``/fapi/v1/openInterest`` answer on unless it repeats the last point (by ``time``)."""
+    def accept_open_interest(self, sym: str, payload):
+        """Parse one ``/fapi/v1/openInterest`` answer; the point, or None when it repeats the last one (by
+        ``time``)."""
         pt = parse_open_interest(payload)
         last = self._last_oi_ns.get(sym)
         if last is not None and pt.ts_ns <= last:
             self.stats["oi_duplicates"] += 1
-            return
+            return None
         if last is not None and pt.ts_ns - last > self.cfg.gap_ns:
             self.stats["oi_gaps"] += 1
             self.log.warning(f"openInterest {sym}: gap of {(pt.ts_ns - last) / 1e9:.0f} s "
                              f"(threshold {self.cfg.gap_ns / 1e9:g} s)")
         self._last_oi_ns[sym] = pt.ts_ns
-        self.on_open_interest(sym, pt)
-        self.stats["oi_published"] += 1
+        return pt
 
     # websocket ---------------------------------------------------------------------------------
     async def _stream(self) -> None:
@@ -151,7 +188,14 @@ class BinanceFeed:
             if stream.endswith("@markPrice") or "@markPrice@" in stream:
                 sym = str(data.get("s") or stream.split("@")[0]).upper()
                 if sym in self.symbols and self.on_mark is not None:
-                    self.on_mark(sym, parse_mark_price(data))
+                    m = parse_mark_price(data)
+                    marks = self._marks[sym]
+                    if not marks or m.ts_ns >= marks[-1][0]:
+                        marks.append((m.ts_ns, m.mark_price))
+                    self.on_mark(sym, m)
+                    ev = self._mark_seen.get(sym)
+                    if ev is not None:
+                        ev.set()
             elif stream.endswith("@forceOrder"):
                 f = parse_force_order(data)
                 if f.symbol.upper() in self.symbols and self.on_force_order is not None:

@@ -9,7 +9,7 @@ client) and writes, in one transaction per batch (every ``flush_secs``, and on s
 - ``funding`` (the ingest schema's table): one row per funding time seen crossing on ``@markPrice`` (time =
   the funding time, rate in force, mark price of the first update after it, interval hours);
 - ``live_open_interest`` (symbol, time, open_interest base, mark_price USDT or NULL): each new
-  ``/fapi/v1/openInterest`` point, time = Binance's ``time``;
+  ``/fapi/v1/openInterest`` point, time = Binance's ``time``, the mark in force then;
 - ``live_mark_price`` (symbol, time, mark_price, funding_rate, next_funding_time): each mark update.
 
 Every insert is ``INSERT OR IGNORE`` on the tables' primary keys, so a restart over the same period records
@@ -57,17 +57,15 @@ class Recorder:
         self.con.execute(LIVE_TABLES)
         self.flush_secs = flush_secs
         self.buffer: dict[str, list[tuple]] = {k: [] for k in INSERTS}
-        self._mark: dict[str, float] = {}
         self._funding = {s.upper(): FundingTracker() for s in symbols}
         self.feed = BinanceFeed(cfg, symbols, self._on_oi, self._on_mark, self._on_force, log=log)
         self.batches = 0
 
     # handlers (buffer only) ----------------------------------------------------------------------
-    def _on_oi(self, sym, pt) -> None:
-        self.buffer["live_open_interest"].append((sym, _t(pt.ts_ns), pt.open_interest, self._mark.get(sym)))
+    def _on_oi(self, sym, pt, mark) -> None:
+        self.buffer["live_open_interest"].append((sym, _t(pt.ts_ns), pt.open_interest, mark))
 
     def _on_mark(self, sym, m) -> None:
-        self._mark[sym] = m.mark_price
         self.buffer["live_mark_price"].append((sym, _t(m.ts_ns), m.mark_price, m.rate, _t(m.next_funding_ns)))
         c = self._funding[sym].update(m)
         if c is not None:

@@ -7,9 +7,10 @@ WebSocket: ``/stream?streams=a/b`` (combined ``{"stream", "data"}`` messages, ``
 ``/ws/<stream>`` (raw) for ``<symbol>@kline_<interval>``, ``<symbol>@markPrice``, ``<symbol>@forceOrder``.
 
 The replay clock starts at ``start_ms`` (data before it is history, served by the REST history endpoints only)
-and walks the data's instants in time order: a bar close sends the closed kline and a mark update (mark
-bars when the DB has them, else the last-price close; ``r``/``T`` = the next funding row), so does each
-funding time (a mark update stamped at it: live, updates come every 1-3 s); an OI row becomes
+and walks the data's instants in time order: a bar close sends the closed kline and a mark update; each
+funding time and each OI instant sends a mark update too (live, they come every 1-3 s). The mark is the
+last of: mark bars' closes (else last-price closes) and the mark implied by the OI rows (value / OI);
+``r``/``T`` = the next funding row. An OI row becomes
 the ``/fapi/v1/openInterest`` answer; a liquidation is pushed on ``@forceOrder``. ``speed`` = replay seconds
 per wall second (0 = as fast as possible). With ``lossless`` (default) the clock does not pass an OI row
 until a poll *after* the one that returned it arrived — a sequential poller has then published it — so no
@@ -66,6 +67,7 @@ class ReplayServer:
         self._fault_at: float | None = None
         self._subs: dict[web.WebSocketResponse, tuple[set[str], bool]] = {}
         self._oi_times = data.open_interest["time_ms"].to_numpy(np.int64)
+        self._mark_t, self._mark_p = self._mark_series()
         self._served = self._confirmed = -1
         self._cond: asyncio.Condition | None = None
         self._runner = None
@@ -77,7 +79,8 @@ class ReplayServer:
         d = self.data
         ev = [(int(t), KLINE, i) for i, t in enumerate(d.bars["close_ms"])]
         ev += [(int(t), OI, i) for i, t in enumerate(self._oi_times)]
-        ev += [(int(t), MARK, i) for i, t in enumerate(d.funding["time_ms"])]  # a mark update at each funding time
+        marks = set(int(t) for t in d.funding["time_ms"]) | set(int(t) for t in self._oi_times)
+        ev += [(t, MARK, 0) for t in marks]  # a mark update at each funding time and OI instant
         ev += [(int(t), LIQ, i) for i, t in enumerate(d.liquidations["time_ms"])]
         return sorted(e for e in ev if self.start_ms <= e[0] <= self.end_ms)
 
@@ -93,17 +96,29 @@ class ReplayServer:
             "o": _fmt(r.open, p), "c": _fmt(r.close, p), "h": _fmt(r.high, p), "l": _fmt(r.low, p),
             "v": _fmt(r.volume, q), "n": 0, "x": True, "q": "0", "V": _fmt(r.taker_buy_volume, q), "Q": "0", "B": "0"}}
 
-    def _mark_msg(self, t: int) -> dict:
-        """The mark update at ``t`` ms: the last mark bar (else last-price bar) closed at or before ``t``; the
-        rate and time of the next funding after ``t``."""
+    def _mark_series(self) -> tuple[np.ndarray, np.ndarray]:
+        """(time_ms, mark USDT) sorted: mark bars' closes when the DB has them, else last-price closes, plus the
+        mark implied by each OI row (value / OI: the metrics file values OI at the mark of its instant)."""
         d = self.data
-        closes = d.bars["close_ms"].to_numpy(np.int64)
-        j = int(np.searchsorted(closes, t, side="right")) - 1
-        mark = float(d.bars["close"].iloc[max(j, 0)])
         if len(d.mark):
-            j = int(np.searchsorted(d.mark["close_ms"].to_numpy(np.int64), t, side="right")) - 1
-            if j >= 0:
-                mark = float(d.mark["close"].iloc[j])
+            t, p = d.mark["close_ms"].to_numpy(np.int64), d.mark["close"].to_numpy(float)
+        else:
+            t, p = d.bars["close_ms"].to_numpy(np.int64), d.bars["close"].to_numpy(float)
+        oi = d.open_interest
+        with np.errstate(divide="ignore", invalid="ignore"):
+            implied = oi["open_interest_value"].to_numpy(float) / oi["open_interest"].to_numpy(float)
+        ok = np.isfinite(implied) & (implied > 0)
+        t = np.concatenate([t, self._oi_times[ok]])
+        p = np.concatenate([p, implied[ok]])
+        order = np.argsort(t, kind="stable")
+        return t[order], p[order]
+
+    def _mark_msg(self, t: int) -> dict:
+        """The mark update at ``t`` ms: the last point of the mark series at or before ``t``; the rate and time
+        of the next funding after ``t``."""
+        d = self.data
+        j = int(np.searchsorted(self._mark_t, t, side="right")) - 1
+        mark = float(self._mark_p[max(j, 0)])
         ft = d.funding["time_ms"].to_numpy(np.int64)
         k = int(np.searchsorted(ft, t, side="right"))
         rate, nxt = (float(d.funding["rate"].iloc[k]), int(ft[k])) if k < len(ft) else (0.0, t + 8 * 3_600_000)
