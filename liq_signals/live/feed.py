@@ -94,7 +94,7 @@ class BinanceFeed:
                 return
             try:
                 await asyncio.wait_for(ev.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
 
     async def close(self) -> None:
