@@ -8,7 +8,8 @@ What "the same inputs" means live (computed here from the database, independentl
 - warm start: the database's rows in the 72 h before the replay start (OI with value and taker ratio);
 - live OI: every DB row in the replay window, stamped at its observed time, OI as served (3 decimals),
   value = OI × the mark in force then: the last of the bar closes (the DB has no mark klines) and the marks
-  implied by the OI rows (value / OI) at or before it, as served (0.1 tick); no taker ratio;
+  implied by the OI rows (value / OI) at or before it, as served (0.1 tick); the taker ratio of the row (as
+  served, 8 decimals) when the client fetches it (``taker_ratio = true``), else none;
 - live funding: each funding time's rate, stamped at the funding time (the replay sends a mark update then),
   with the mark price known at that time.
 """
@@ -39,7 +40,7 @@ def db(tmp_path_factory):
     return path
 
 
-def _config(tmp_path, strategy=True, model="a") -> object:
+def _config(tmp_path, strategy=True, model="a", taker_ratio=True) -> object:
     from liq_signals.live.settings import load_live_settings
 
     actor = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
@@ -57,6 +58,7 @@ hours = {WARM_HOURS}
 [client]
 oi_poll_secs = 0.002
 gap_secs = 600
+taker_ratio = {"true" if taker_ratio else "false"}
 [venue]
 starting_balance = "100000 USDT"
 leverage = 5
@@ -80,7 +82,7 @@ def live_run(db, tmp_path_factory):
     return run_live(_config(tmp), tmp / "run", replay_db=db, timeout_s=90)
 
 
-def _expected_inputs(db):
+def _expected_inputs(db, taker_ratio=True):
     """(warm inputs, live OI frame, live bars) from the database, as the module doc describes."""
     from dataclasses import replace
 
@@ -116,7 +118,9 @@ def _expected_inputs(db):
         return pd.merge_asof(pd.DataFrame({"t": np.asarray(ts_ns) // 1_000_000}), series, on="t")["mark"].to_numpy()
 
     live_oi["open_interest_value"] = live_oi["open_interest"].to_numpy() * mark_at(live_oi["ts_ns"])
-    live_oi["taker_ratio"] = np.nan
+    # the taker ratio of the same 5-minute row as served (8 decimals), when the client asks for it
+    live_oi["taker_ratio"] = [float(f"{r:.8f}") if taker_ratio and np.isfinite(r) else np.nan
+                              for r in live_oi["taker_ratio"]]
     # funding: the DB's rows before the start; live, each funding time's rate with the mark known then
     f = m.funding
     warm_f = f[(f["ts_ns"] >= warm_from) & (f["ts_ns"] < start)]
@@ -126,7 +130,7 @@ def _expected_inputs(db):
     return m, warm_bars, warm_oi, live_bars, live_oi
 
 
-def _engine_events(db, model="a"):
+def _engine_events(db, model="a", taker_ratio=True):
     """Proximity events of the engine stepped over the expected inputs (no Nautilus, no live code)."""
     from dataclasses import replace
 
@@ -135,7 +139,7 @@ def _engine_events(db, model="a"):
     from liq_signals.engine.signals import ProximityConfig, ProximitySignals
     from liq_signals.times import to_ns
 
-    m, warm_bars, warm_oi, live_bars, live_oi = _expected_inputs(db)
+    m, warm_bars, warm_oi, live_bars, live_oi = _expected_inputs(db, taker_ratio)
     from nautilus_trader.model.objects import Price
 
     bars = pd.concat([warm_bars, live_bars]).drop(columns="close_ms").reset_index(drop=True)
@@ -168,6 +172,7 @@ def test_live_events_equal_the_engine_over_the_same_inputs(db, live_run):
     assert actor.bars_seen == len(live_bars) == 192  # 2 days of 15-minute bars: 48 h x 4
     assert len(expected) >= 5
     assert published == expected
+    assert expected != _engine_events(db, taker_ratio=False)[0]  # the taker ratio matters
 
 
 def test_live_open_interest_is_every_row_once_valued_at_the_known_mark(db, live_run):
@@ -204,7 +209,7 @@ def faulty_run(db, tmp_path_factory):
     from liq_signals.live.runner import run_live
 
     tmp = tmp_path_factory.mktemp("faulty")
-    settings = _config(tmp, strategy=False, model="b")
+    settings = _config(tmp, strategy=False, model="b", taker_ratio=False)
     settings.client["backoff_secs"] = 0.2
     seen = {}
 
@@ -218,8 +223,8 @@ def faulty_run(db, tmp_path_factory):
 
 def test_faults_are_survived_without_changing_the_events(db, faulty_run):
     result, server = faulty_run
-    expected, _, _, _ = _engine_events(db, model="b")
-    assert expected != _engine_events(db, model="a")[0]  # funding matters to model b
+    expected, _, _, _ = _engine_events(db, model="b", taker_ratio=False)
+    assert expected != _engine_events(db, model="a", taker_ratio=False)[0]  # funding matters to model b
     assert result.actor.funding_seen == 7  # 2 days x 3 funding times (00, 08, 16 UTC) + the one at END
     published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
                  for e in result.actor.events]

@@ -8,7 +8,7 @@ this adapter publishes:
 - :class:`~liq_signals.nautilus.data_types.OpenInterest` per new ``/fapi/v1/openInterest`` point:
   ``ts_event = ts_init`` = Binance's ``time`` (the observed instant), ``open_interest`` in base,
   ``open_interest_value`` = OI × the mark price in force at that time (USDT; NaN when unknown),
-  ``taker_ratio`` NaN (not served live);
+  ``taker_ratio`` the taker buy/sell ratio of the 5-minute row in force (with ``taker_ratio = true``; else NaN);
 - :class:`~liq_signals.nautilus.data_types.FundingRate` once per funding time, stamped at the first mark
   update at or after it (the observed instant), with the rate that was in force and that update's mark price;
 - :class:`~liq_signals.live.data_types.Liquidation` per ``forceOrder`` snapshot.
@@ -64,10 +64,11 @@ class LiqLiveDataClient(LiveMarketDataClient):
     async def _unsubscribe(self, command) -> None:
         pass
 
-    def _on_open_interest(self, sym: str, pt, mark) -> None:
+    def _on_open_interest(self, sym: str, pt, mark, ratio) -> None:
         mark = float("nan") if mark is None else mark
         oi = OpenInterest(pt.ts_ns, pt.ts_ns, instrument_id=self._ids[sym], open_interest=pt.open_interest,
-                          open_interest_value=pt.open_interest * mark)
+                          open_interest_value=pt.open_interest * mark,
+                          taker_ratio=float("nan") if ratio is None else ratio)
         self._handle_data(CustomData(DataType(OpenInterest), oi))
 
     def _on_mark(self, sym: str, m) -> None:

@@ -8,6 +8,8 @@ the replay server for tests). ``oi_poll_secs``: seconds between ``/fapi/v1/openI
 3 × ``oi_poll_secs``). ``backoff_secs`` / ``max_backoff_secs``: first and largest wait (seconds) after a
 failed request or a dropped WebSocket when the server gives no ``Retry-After``. ``mark_wait_secs``: how long
 an OI point may wait for the mark update of its instant (its value uses the mark in force then).
+``taker_ratio``: also fetch ``/futures/data/takerlongshortRatio`` per new OI point (one more request) for
+the engine's long/short split; without it model a/b split new open interest 1/2 : 1/2.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class LiqLiveDataClientConfig(LiveDataClientConfig, frozen=True):
     backoff_secs: float = 1.0
     max_backoff_secs: float = 60.0
     mark_wait_secs: float = 3.0
+    taker_ratio: bool = False
 
     def __post_init__(self) -> None:
         if not self.instrument_ids:

@@ -8,7 +8,9 @@ the next request only after the previous answer was handled) and streams ``<symb
 last one (duplicates are counted and dropped; a step over ``gap_ns`` is logged as a gap) with ``mark`` = the
 mark price (USDT) of the last mark update at or before the OI ``time`` (None when unknown); with the mark
 stream on, the poller first waits (at most ``mark_wait_secs``) for a mark update at or after that time, so the
-mark is the one in force at the OI instant, not a stale one. ``on_mark(symbol, MarkUpdate)``,
+mark is the one in force at the OI instant, not a stale one; and ``taker_ratio`` = with ``cfg.taker_ratio``,
+the ``buySellRatio`` of the latest ``/futures/data/takerlongshortRatio`` 5-minute row stamped at or before the OI
+time and less than 5 minutes before it (else None). ``on_mark(symbol, MarkUpdate)``,
 ``on_force_order(ForceOrder)``. Faults: 429/418 → wait ``Retry-After`` seconds (else exponential backoff from
 ``backoff_secs`` to ``max_backoff_secs``); malformed JSON → logged, skipped; a dropped WebSocket is reconnected
 after the backoff. ``stats`` counts all of it.
@@ -52,7 +54,8 @@ class BinanceFeed:
         self._mark_seen: dict[str, asyncio.Event] = {}
         self._session: aiohttp.ClientSession | None = None
         self.stats = dict(oi_published=0, oi_duplicates=0, oi_gaps=0, funding_published=0,
-                          liquidations_published=0, http_backoffs=0, http_errors=0, ws_reconnects=0, malformed=0)
+                          liquidations_published=0, http_backoffs=0, http_errors=0, ws_reconnects=0, malformed=0,
+                          taker_ratio_missing=0)
 
     def streams(self) -> list[str]:
         out = []
@@ -135,9 +138,26 @@ class BinanceFeed:
                 backoff = min(backoff * 2, cfg.max_backoff_secs)
             if pt is not None:
                 await self._await_mark(sym, pt.ts_ns)
-                self.on_open_interest(sym, pt, self.mark_at(sym, pt.ts_ns))
+                ratio = await self._taker_ratio(sym, pt.ts_ns) if cfg.taker_ratio else None
+                self.on_open_interest(sym, pt, self.mark_at(sym, pt.ts_ns), ratio)
                 self.stats["oi_published"] += 1
             await asyncio.sleep(wait)
+
+    async def _taker_ratio(self, sym: str, ts_ns: int) -> float | None:
+        """The taker buy/sell volume ratio of the 5-minute row in force at ``ts_ns`` (see module doc)."""
+        url = self.cfg.base_url_http.rstrip("/") + "/futures/data/takerlongshortRatio"
+        try:
+            async with self._session.get(url, params={"symbol": sym, "period": "5m", "limit": 1}) as r:
+                rows = json.loads(await r.text()) if r.status == 200 else None
+            row = rows[-1] if isinstance(rows, list) and rows else None
+            t_ns = int(row["timestamp"]) * 1_000_000
+            if 0 <= ts_ns - t_ns < 300_000_000_000:
+                return float(row["buySellRatio"])
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, json.JSONDecodeError, KeyError, TypeError,
+                ValueError):
+            pass
+        self.stats["taker_ratio_missing"] += 1
+        return None
 
     def accept_open_interest(self, sym: str, payload):
         """Parse one ``/fapi/v1/openInterest`` answer; the point, or None when it repeats the last one (by

@@ -62,7 +62,7 @@ class Recorder:
         self.batches = 0
 
     # handlers (buffer only) ----------------------------------------------------------------------
-    def _on_oi(self, sym, pt, mark) -> None:
+    def _on_oi(self, sym, pt, mark, ratio=None) -> None:
         self.buffer["live_open_interest"].append((sym, _t(pt.ts_ns), pt.open_interest, mark))
 
     def _on_mark(self, sym, m) -> None:

@@ -22,7 +22,7 @@ TOP_KEYS = {"instrument", "bar_type", "duration", "binance", "client", "replay",
 SECTION_KEYS = {
     "binance": {"base_url_http", "base_url_ws"},
     "client": {"oi_poll_secs", "gap_secs", "backoff_secs", "max_backoff_secs", "mark_wait_secs", "mark_price",
-               "liquidations"},
+               "liquidations", "taker_ratio"},
     "replay": {"db", "start", "end", "speed", "ingest_sample"},
     "warm_start": {"source", "db", "hours"},
     "venue": {"starting_balance", "leverage"},
