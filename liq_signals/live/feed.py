@@ -153,8 +153,7 @@ class BinanceFeed:
             t_ns = int(row["timestamp"]) * 1_000_000
             if 0 <= ts_ns - t_ns < 300_000_000_000:
                 return float(row["buySellRatio"])
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, json.JSONDecodeError, KeyError, TypeError,
-                ValueError):
+        except (TimeoutError, aiohttp.ClientError, OSError, json.JSONDecodeError, KeyError, TypeError, ValueError):
             pass
         self.stats["taker_ratio_missing"] += 1
         return None
