@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         from liq_signals.data.query import load_market_inputs
         from liq_signals.engine.batch import levels_at, to_ns
         from liq_signals.engine.engine import EngineConfig
+
         from liq_signals.errors import LiqSignalsError
 
         if not 0.0 <= min_share <= 1.0:

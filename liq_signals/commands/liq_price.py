@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -24,12 +25,12 @@ def liq_price(
     side: str = typer.Option(..., "--side", help="long or short."),
     size: float = typer.Option(..., "--size", help="Position size in base asset (> 0), e.g. 1 for 1 BTC."),
     entry: float = typer.Option(..., "--entry", help="Entry price in USDT (> 0)."),
-    wallet: float | None = typer.Option(None, "--wallet", help="Wallet balance allocated to the position, USDT."),
-    leverage: float | None = typer.Option(None, "--leverage", help="Leverage (> 0); wallet = size*entry/leverage."),
-    brackets_date: str | None = typer.Option(
+    wallet: Optional[float] = typer.Option(None, "--wallet", help="Wallet balance allocated to the position, USDT."),
+    leverage: Optional[float] = typer.Option(None, "--leverage", help="Leverage (> 0); wallet = size*entry/leverage."),
+    brackets_date: Optional[str] = typer.Option(
         None, "--brackets-date", help="Date (YYYY-MM-DD) choosing the bracket snapshot; default today (UTC)."
     ),
-    brackets: Path | None = typer.Option(None, "--brackets", help="Bracket table JSON file to use instead."),
+    brackets: Optional[Path] = typer.Option(None, "--brackets", help="Bracket table JSON file to use instead."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
 ) -> None:
     from liq_signals.engine.brackets import load_bracket_table, to_date
