@@ -124,9 +124,10 @@ def test_rest_warm_start_reads_what_the_database_holds(tmp_path):
     finally:
         th.stop()
     ref = history_from_db(db, "BTCUSDT", start, until)
-    rb, db_b = rest.bars, ref.bars[ref.bars["ts_ns"] < until]
-    db_b = db_b[db_b["ts_ns"] >= rb["ts_ns"].iloc[0]]
-    assert len(rb) == len(db_b) == 48 * 4
+    # bars strictly inside (start, until): what warm_up applies (< until) and both sources hold
+    rb = rest.bars[(rest.bars["ts_ns"] > start) & (rest.bars["ts_ns"] < until)]
+    db_b = ref.bars[(ref.bars["ts_ns"] > start) & (ref.bars["ts_ns"] < until)]
+    assert len(rb) == len(db_b) == 48 * 4 - 1
     for col in ("ts_ns", "open", "high", "low", "close", "volume"):
         np.testing.assert_array_equal(rb[col].to_numpy(), db_b[col].to_numpy())
     ro, do = rest.open_interest, ref.open_interest[(ref.open_interest["ts_ns"] < until)]

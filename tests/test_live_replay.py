@@ -2,10 +2,12 @@
 signals stepped outside Nautilus over the same bars and observations.
 
 What "the same inputs" means live (computed here from the database, independently of the live code):
-- bars as Nautilus's Binance client stamps them: the kline close time T = DB stamp − 1 ms, converted with
-  ``millis_to_nanos``; prices as ``Price(...).as_double()`` of the 0.1-tick wire strings; no taker volume
-  (Nautilus bars carry none to the indicator);
-- warm start: the database's rows in the 72 h before the replay start (OI with value and taker ratio);
+- bars stamped as in the DB (the live actor moves Nautilus's kline close time T up to the interval boundary
+  T + 1 ms; the replay sends a closed kline at T + 1 ms after the observations stamped then); prices as
+  ``Price(...).as_double()`` of the 0.1-tick wire strings; no taker volume (Nautilus bars carry none to the
+  indicator);
+- warm start: the database's rows stamped in the 72 h before the replay start (OI with value and taker ratio);
+  everything stamped at or after the start is live;
 - live OI: every DB row in the replay window, stamped at its observed time, OI as served (3 decimals),
   value = OI × the mark in force then: the last of the bar closes (the DB has no mark klines) and the marks
   implied by the OI rows (value / OI) at or before it, as served (0.1 tick); the taker ratio of the row (as
@@ -86,22 +88,18 @@ def _expected_inputs(db, taker_ratio=True):
     """(warm inputs, live OI frame, live bars) from the database, as the module doc describes."""
     from dataclasses import replace
 
-    from nautilus_trader.core.datetime import millis_to_nanos
-
     from liq_signals.data.query import load_market_inputs
     from liq_signals.times import to_ns
 
     m = load_market_inputs(db, "BTCUSDT")
     start, end = to_ns(START), to_ns(END)
     bars = m.bars.copy()
-    close_ms = bars["ts_ns"].to_numpy(np.int64) // 1_000_000 - 1
-    bars["ts_ns"] = [int(millis_to_nanos(int(t))) for t in close_ms]
-    bars["close_ms"] = close_ms
+    bars["close_ms"] = bars["ts_ns"].to_numpy(np.int64) // 1_000_000 - 1  # Binance's kline close time
     bars["taker_buy_volume"] = np.nan
     warm_from = start - WARM_HOURS * 3_600_000_000_000
-    db_ts = m.bars["ts_ns"].to_numpy(np.int64)
-    warm_bars = bars[(db_ts >= warm_from) & (db_ts <= start)]
-    live_bars = bars[(close_ms >= start // 1_000_000) & (close_ms <= end // 1_000_000)]
+    db_ts = bars["ts_ns"].to_numpy(np.int64)
+    warm_bars = bars[(db_ts >= warm_from) & (db_ts < start)]
+    live_bars = bars[(db_ts >= start) & (db_ts <= end)]
     oi = m.open_interest[m.open_interest["open_interest"].notna()]
     warm_oi = oi[(oi["ts_ns"] >= warm_from) & (oi["ts_ns"] < start)]
     live_oi = oi[(oi["ts_ns"] >= start) & (oi["ts_ns"] <= end)].copy()
@@ -169,7 +167,7 @@ def test_live_events_equal_the_engine_over_the_same_inputs(db, live_run):
     published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
                  for e in actor.events]
     assert actor.warm_bars == n_warm > 200
-    assert actor.bars_seen == len(live_bars) == 192  # 2 days of 15-minute bars: 48 h x 4
+    assert actor.bars_seen == len(live_bars) == 193  # 2 days of 15-minute bars (48 h x 4) + the one closing at START
     assert len(expected) >= 5
     assert published == expected
     assert expected != _engine_events(db, taker_ratio=False)[0]  # the taker ratio matters
@@ -195,7 +193,7 @@ def test_live_run_directory_matches_the_backtest_layout(live_run):
     assert len(frame) == len(live_run.actor.events)
     summary = json.loads((d / "summary.json").read_text())
     assert summary["stop_reason"] == "replay exhausted" and summary["replay"]["done"]
-    assert summary["events"] == len(frame) and summary["bars"] == 192  # 2 days of 15-minute bars: 48 h x 4
+    assert summary["events"] == len(frame) and summary["bars"] == 193  # 2 days of 15-minute bars: 48 h x 4
     assert not d.with_name(d.name + ".partial").exists()
 
 
@@ -244,4 +242,4 @@ def test_duration_stops_the_node_before_the_replay_ends(db, tmp_path):
     result = run_live(settings, tmp_path / "run", replay_db=db, duration="3s", timeout_s=60)
     s = result.summary
     assert s["stop_reason"] == "duration" and not s["replay"]["done"]
-    assert 0 < s["bars"] < 192 and (tmp_path / "run" / "proximity_events.csv").is_file()
+    assert 0 < s["bars"] < 193 and (tmp_path / "run" / "proximity_events.csv").is_file()

@@ -34,7 +34,7 @@ from aiohttp import WSMsgType, web
 from liq_signals.live.replay_data import ReplayData
 from liq_signals.nautilus.instruments import contract_spec
 
-KLINE, MARK, OI, LIQ = 0, 1, 2, 3
+MARK, OI, LIQ, KLINE = 0, 1, 2, 3  # the order of same-instant events: observations before the bar
 
 
 def _fmt(v: float, decimals: int) -> str:
@@ -77,7 +77,8 @@ class ReplayServer:
     def _schedule(self) -> list[tuple[int, int, int]]:
         """(time_ms, kind, row) for every instant in [start_ms, end_ms], in time order."""
         d = self.data
-        ev = [(int(t), KLINE, i) for i, t in enumerate(d.bars["close_ms"])]
+        # a closed kline goes out at its close instant (close time + 1 ms), after the observations stamped then
+        ev = [(int(t) + 1, KLINE, i) for i, t in enumerate(d.bars["close_ms"])]
         ev += [(int(t), OI, i) for i, t in enumerate(self._oi_times)]
         marks = set(int(t) for t in d.funding["time_ms"]) | set(int(t) for t in self._oi_times)
         ev += [(t, MARK, 0) for t in marks]  # a mark update at each funding time and OI instant

@@ -9,9 +9,9 @@ in ``on_start`` (before it subscribes), from one of:
   ``/futures/data/takerlongshortRatio``, ``/fapi/v1/fundingRate``); Binance serves about the last 30 days of
   OI history; OI rows are stamped at their 5-minute stamp.
 
-History covers ``warm_start_hours`` before ``warm_start_until`` (ISO; default: the node clock's now). Bars are
-stamped at Binance's kline close time (close − 1 ms, as Nautilus's Binance client stamps live bars);
-observations up to ``warm_start_until`` (exclusive) are queued, so those after the last history bar apply with
+History covers ``warm_start_hours`` before ``warm_start_until`` (ISO; default: the node clock's now). All bars,
+history and live, are stamped at their interval boundary as in the backtest (Nautilus's Binance client
+stamps a live kline at its close time, 1 ms earlier: :func:`bar_close_ns` moves it up); observations up to ``warm_start_until`` (exclusive) are queued, so those after the last history bar apply with
 the first live bar; live observations stamped before ``warm_start_until`` were part of the history and are
 dropped (``history_repeats``). A live bar not after the last history bar is dropped (``stale_bars``). The
 warm-up bars count towards ``warmup_bars``; no event is published for them.
@@ -36,19 +36,30 @@ from liq_signals.nautilus.indicator import LiquidationClusterIndicator
 NS_PER_MS = 1_000_000
 
 
-class WarmStartIndicator(LiquidationClusterIndicator):
-    """The indicator, remembering its last bar and ignoring a bar not after it (``skipped`` tells)."""
+def bar_close_ns(ts_ns: int, bar_ns: int) -> int:
+    """A bar's stamp moved up to its interval boundary (the backtest's convention: Binance close time + 1 ms).
+    Nautilus's Binance client stamps a kline at its close time T = boundary − 1 ms (as a float product,
+    e.g. ...59.999000064 ns); a stamp already on the boundary is kept."""
+    return -(-int(ts_ns) // bar_ns) * bar_ns
 
+
+class WarmStartIndicator(LiquidationClusterIndicator):
+    """The indicator, stamping each bar at its interval boundary (:func:`bar_close_ns`, the backtest's stamps),
+    remembering its last bar and ignoring a bar not after it (``skipped`` tells)."""
+
+    bar_ns: int = 0
     last_ts_ns: int | None = None
     skipped = False
     stale_bars = 0
 
     def handle_bar(self, bar: Bar) -> None:
-        self.skipped = self.last_ts_ns is not None and bar.ts_event <= self.last_ts_ns
+        ts = bar_close_ns(bar.ts_event, self.bar_ns) if self.bar_ns else bar.ts_event
+        self.skipped = self.last_ts_ns is not None and ts <= self.last_ts_ns
         if self.skipped:
             self.stale_bars += 1
             return
-        super().handle_bar(bar)
+        self.update_raw(ts, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                        bar.volume.as_double())
 
     def update_raw(self, ts_ns, open, high, low, close, volume) -> None:
         super().update_raw(ts_ns, open, high, low, close, volume)
@@ -84,29 +95,16 @@ def warm_up(indicator: LiquidationClusterIndicator, inputs: MarketInputs, until_
 
 
 def history_from_db(db_path: str, symbol: str, start_ns: int, until_ns: int) -> MarketInputs:
-    """The DB's inputs in [start, until] with bars re-stamped at Binance's close time (DB stamp − 1 ms, see
-    :func:`kline_close_ns`)."""
-    from dataclasses import replace
-
+    """The DB's inputs in [start, until] (bars stamped at their close, Binance close time + 1 ms)."""
     from liq_signals.data.query import load_market_inputs
     from liq_signals.times import to_timestamp
 
-    m = load_market_inputs(db_path, symbol, start=to_timestamp(start_ns), end=to_timestamp(until_ns))
-    close_ms = m.bars["ts_ns"].to_numpy(np.int64) // NS_PER_MS - 1
-    return replace(m, bars=m.bars.assign(ts_ns=[kline_close_ns(t) for t in close_ms]))
-
-
-def kline_close_ns(close_ms: int) -> int:
-    """A Binance kline close time (ms) in ns exactly as Nautilus's Binance client stamps the bar
-    (``millis_to_nanos``, a float product: e.g. ...999 ms → ...999000064 ns)."""
-    from nautilus_trader.core.datetime import millis_to_nanos
-
-    return int(millis_to_nanos(int(close_ms)))
+    return load_market_inputs(db_path, symbol, start=to_timestamp(start_ns), end=to_timestamp(until_ns))
 
 
 def history_from_rest(base_url: str, symbol: str, interval: str, start_ns: int, until_ns: int) -> MarketInputs:
-    """Binance REST history in [start, until): klines (stamped at close time), OI history (+ taker ratio by
-    stamp), funding. Paged with the endpoints' limits."""
+    """Binance REST history in [start, until): klines (stamped at close time + 1 ms, as the DB), OI history
+    (+ taker ratio by stamp), funding. Paged with the endpoints' limits."""
     lo, hi = start_ns // NS_PER_MS, until_ns // NS_PER_MS - 1
 
     def pages(path, limit, time_key, **params):
@@ -123,7 +121,7 @@ def history_from_rest(base_url: str, symbol: str, interval: str, start_ns: int, 
         return out
 
     k = pages("/fapi/v1/klines", 1500, 6, interval=interval)
-    bars = pd.DataFrame({"ts_ns": [kline_close_ns(int(r[6])) for r in k], "open": [float(r[1]) for r in k],
+    bars = pd.DataFrame({"ts_ns": [(int(r[6]) + 1) * NS_PER_MS for r in k], "open": [float(r[1]) for r in k],
                          "high": [float(r[2]) for r in k], "low": [float(r[3]) for r in k],
                          "close": [float(r[4]) for r in k], "volume": [float(r[5]) for r in k],
                          "taker_buy_volume": np.nan}, columns=["ts_ns", "open", "high", "low", "close", "volume",
@@ -188,6 +186,7 @@ class WarmStartSignalActor(LiquidationSignalActor):
             config.engine_config(), warmup_bars=config.warmup_bars, bucket_floor_usd=config.bucket_floor_usd,
             proximity=config.proximity_config(),
         )
+        self.indicator.bar_ns = config.bar_type.spec.timedelta.value
         self.warm_bars = 0
         self.warm_until_ns: int | None = None
         self.history_repeats = 0  # live observations already applied by the warm start (dropped)
