@@ -54,7 +54,7 @@ class ReplayServer:
         self.pd = self.spec.price_precision
         b = data.bars
         self.start_ms = int(start_ms) if start_ms is not None else int(b["open_ms"].iloc[0])
-        self.end_ms = int(end_ms) if end_ms is not None else int(b["close_ms"].iloc[-1])
+        self.end_ms = int(end_ms) if end_ms is not None else int(b["close_ms"].iloc[-1]) + 1  # last kline goes out then
         self.clock_ms = self.start_ms - 1
         self.wait_streams = tuple(wait_streams)
         self.confirm_timeout_s = confirm_timeout_s
