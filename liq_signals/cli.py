@@ -37,6 +37,8 @@ COMMAND_MODULES = [
     "compare_models",
     "study_signals",
     "serve",
+    "live",
+    "record",
 ]
 
 USAGE_EXIT_CODE = 2

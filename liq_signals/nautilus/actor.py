@@ -146,6 +146,8 @@ class LiquidationSignalActor(Actor):
         self._reset_records()
 
     def _reset_records(self) -> None:
+        self._last_obs_ns: dict[type, int] = {}  # newest observation time (ns) per data type
+        self.repeated_deliveries = 0  # observations not after the last of their type (dropped)
         self.bars_seen = 0
         self.oi_seen = 0
         self.funding_seen = 0
@@ -165,7 +167,10 @@ class LiquidationSignalActor(Actor):
         oi_client = ClientId(cfg.open_interest_client_id) if cfg.open_interest_client_id else None
         self.register_indicator_for_bars(cfg.bar_type, self.indicator)
         for data_type in OBSERVATION_TYPES:
+            # a backtest replays catalog data on data.<Type>; a live client's data carries an instrument id and
+            # the data engine publishes it on data.<Type>.<venue>.<symbol>: listen on both, drop repeats
             self.subscribe_data(DataType(data_type), client_id=oi_client)
+            self.subscribe_data(DataType(data_type), client_id=oi_client, instrument_id=cfg.instrument_id)
         self.subscribe_bars(cfg.bar_type)
 
     def _is_live(self) -> bool:
@@ -188,6 +193,11 @@ class LiquidationSignalActor(Actor):
     def on_data(self, data: Data) -> None:
         if not isinstance(data, OBSERVATION_TYPES) or data.instrument_id != self.config.instrument_id:
             return
+        last = self._last_obs_ns.get(type(data))
+        if last is not None and data.ts_event <= last:  # delivered on both subscriptions, or replayed
+            self.repeated_deliveries += 1
+            return
+        self._last_obs_ns[type(data)] = data.ts_event
         self.indicator.observe(data.to_observation())
         if isinstance(data, OpenInterest):
             self.open_interest.append((data.ts_event, data.open_interest, data.open_interest_value))
