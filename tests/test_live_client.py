@@ -105,11 +105,11 @@ def test_live_config_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch, 
 def test_rest_warm_start_reads_what_the_database_holds(tmp_path):
     """The REST history (klines, openInterestHist + takerlongshortRatio, fundingRate) served by the replay
     server equals the DB history the DB warm start reads (the sample's OI is observed at its stamp)."""
+    from liq_signals.backtest.demo import SAMPLE_DIR
     from liq_signals.data.ingest import ingest_paths
     from liq_signals.live.replay_data import load_replay_data
     from liq_signals.live.replay_server import ReplayServer, ReplayServerThread
     from liq_signals.live.warm import history_from_db, history_from_rest
-    from liq_signals.backtest.demo import SAMPLE_DIR
     from liq_signals.times import to_ns
 
     db = tmp_path / "btc.duckdb"

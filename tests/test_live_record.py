@@ -22,8 +22,8 @@ def source_db(tmp_path_factory):
     """The sample month plus 30 synthetic liquidations (alternating sides) inside the replay window."""
     import duckdb
 
-    from liq_signals.data.ingest import ingest_paths
     from liq_signals.backtest.demo import SAMPLE_DIR
+    from liq_signals.data.ingest import ingest_paths
 
     path = tmp_path_factory.mktemp("rec") / "src.duckdb"
     ingest_paths([SAMPLE_DIR], path)

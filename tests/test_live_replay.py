@@ -34,8 +34,8 @@ ENGINE = dict(bucket_mode="fixed", bucket_width=50.0, min_history_hours=24.0)
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    from liq_signals.data.ingest import ingest_paths
     from liq_signals.backtest.demo import SAMPLE_DIR
+    from liq_signals.data.ingest import ingest_paths
 
     path = tmp_path_factory.mktemp("live") / "btc.duckdb"
     ingest_paths([SAMPLE_DIR], path)

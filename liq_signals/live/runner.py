@@ -64,9 +64,9 @@ def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: P
     from nautilus_trader.common.config import ImportableActorConfig
     from nautilus_trader.config import InstrumentProviderConfig, LoggingConfig, TradingNodeConfig
 
-    from liq_signals.live.config import LiqLiveDataClientConfig
     from liq_signals.backtest.config import RunSpec
     from liq_signals.backtest.node import strategy_config
+    from liq_signals.live.config import LiqLiveDataClientConfig
 
     actor = dict(settings.actor)
     actor.update(instrument_id=settings.instrument, bar_type=settings.bar_type,
@@ -113,8 +113,8 @@ def run_live(settings: LiveSettings, out_dir: Path, replay_db: Path | None = Non
         if not Path(replay_db).is_file():
             if not settings.replay.get("ingest_sample"):
                 raise ConfigError(f"replay database {replay_db} not found")
-            from liq_signals.data.ingest import ingest_paths
             from liq_signals.backtest.demo import SAMPLE_DIR
+            from liq_signals.data.ingest import ingest_paths
 
             Path(replay_db).parent.mkdir(parents=True, exist_ok=True)
             ingest_paths([SAMPLE_DIR], replay_db)
