@@ -11,7 +11,7 @@ this adapter publishes:
   ``taker_ratio`` the taker buy/sell ratio of the 5-minute row in force (with ``taker_ratio = true``; else NaN);
 - :class:`~liq_signals.nautilus.data_types.FundingRate` once per funding time, stamped at the first mark
   update at or after it (the observed instant), with the rate that was in force and that update's mark price;
-- :class:`~liq_signals.live.data_types.Liquidation` per ``forceOrder`` snapshot.
+- :class:`~liq_signals.nautilus.data_types.Liquidation` per ``forceOrder`` snapshot.
 
 ``stats`` counts what happened (published, duplicates, gaps, backoffs, reconnects, malformed).
 """
@@ -26,7 +26,7 @@ from nautilus_trader.model.data import CustomData, DataType
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from liq_signals.live.config import LiqLiveDataClientConfig, binance_symbol
-from liq_signals.live.data_types import Liquidation
+from liq_signals.nautilus.data_types import Liquidation
 from liq_signals.live.feed import BinanceFeed, retry_after_secs  # noqa: F401  (re-exported)
 from liq_signals.live.parse import FundingTracker
 from liq_signals.nautilus.data_types import FundingRate, OpenInterest
