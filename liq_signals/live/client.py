@@ -26,10 +26,9 @@ from nautilus_trader.model.data import CustomData, DataType
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from liq_signals.live.config import LiqLiveDataClientConfig, binance_symbol
-from liq_signals.nautilus.data_types import Liquidation
 from liq_signals.live.feed import BinanceFeed, retry_after_secs  # noqa: F401  (re-exported)
 from liq_signals.live.parse import FundingTracker
-from liq_signals.nautilus.data_types import FundingRate, OpenInterest
+from liq_signals.nautilus.data_types import FundingRate, Liquidation, OpenInterest
 
 
 class LiqLiveDataClient(LiveMarketDataClient):

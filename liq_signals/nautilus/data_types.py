@@ -103,19 +103,6 @@ class LiquidationProximity(Data):
         }
 
 
-@customdataclass`` reads the annotations as real
-types to build the Arrow schema. Timestamps epoch ns; prices USDT, quantity base, notional USDT.
-"""
-
-from nautilus_trader.core.data import Data
-from nautilus_trader.model.custom import customdataclass
-from nautilus_trader.model.identifiers import InstrumentId
-
-from liq_signals.engine import inputs
-
-_NO_INSTRUMENT = InstrumentId.from_str("NONE.NONE")
-
-
 @customdataclass
 class Liquidation(Data):
     """A forced liquidation order seen on ``<symbol>@forceOrder``.
