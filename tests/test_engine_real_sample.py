@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from liq_signals.data.ingest import ingest_paths
-from liq_signals.data.query import load_market_inputs
+from liq_signals.data.reader import load_market_inputs
 from liq_signals.engine.inputs import MarketInputs
 from liq_signals.engine.batch import EventFeeder, levels_at, run_heatmap, to_ns
 from liq_signals.engine.engine import EngineConfig, LiquidationEngine

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
     ) -> None:
         from liq_signals.commands.progress import progress_bar
-        from liq_signals.data.query import load_market_inputs
+        from liq_signals.data.reader import load_market_inputs
         from liq_signals.engine.batch import compare_models as run_compare
         from liq_signals.engine.engine import EngineConfig
         from liq_signals.errors import LiqSignalsError

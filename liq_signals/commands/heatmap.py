@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from liq_signals.commands.progress import progress_bar
-        from liq_signals.data.query import load_market_inputs
+        from liq_signals.data.reader import load_market_inputs
         from liq_signals.engine.batch import run_heatmap
         from liq_signals.engine.engine import EngineConfig
         from liq_signals.errors import LiqSignalsError

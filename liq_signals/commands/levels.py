@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """
         import json
 
-        from liq_signals.data.query import load_market_inputs
+        from liq_signals.data.reader import load_market_inputs
         from liq_signals.engine.batch import levels_at, to_ns
         from liq_signals.engine.engine import EngineConfig
 
