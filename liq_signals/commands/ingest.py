@@ -55,6 +55,9 @@ def register(app: typer.Typer) -> None:
                 task = p.add_task("ingest", total=len(files))
                 report = ingest_paths(paths, db, kind=kind, symbol=symbol, interval=interval,
                                       progress=lambda _f: p.advance(task), limits=limits, on_conflict=on_conflict)
+        except KeyboardInterrupt:  # rolled back and the temp folder removed by ingest_paths
+            typer.echo(f"interrupted: nothing written to {db}", err=True)
+            raise SystemExit(130) from None
         finally:
             signal.signal(signal.SIGTERM, previous)
         if quiet:

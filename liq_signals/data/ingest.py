@@ -531,14 +531,13 @@ def ingest_paths(paths: list[str | Path], db_path: str | Path, kind: str | None 
             for t in ("staged", "staged_raw", "run_metrics", "conflicts"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             con.execute("COMMIT")
-        except duckdb.InterruptException:
+        except BaseException as exc:
             _rollback_quietly(con)
-            raise KeyboardInterrupt from None
-        except duckdb.Error as exc:
-            _rollback_quietly(con)
-            raise LiqSignalsError(dbmod.describe_db_error(db_path, exc)) from None
-        except BaseException:
-            _rollback_quietly(con)
+            # Ctrl-C / SIGTERM inside a DuckDB call surfaces as its "Query interrupted" error: an interrupt
+            if isinstance(exc, (duckdb.InterruptException, RuntimeError)) and "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None
+            if isinstance(exc, duckdb.Error):
+                raise LiqSignalsError(dbmod.describe_db_error(db_path, exc)) from None
             raise
     finally:
         try:
