@@ -19,7 +19,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-import pytest
 
 from liq_signals.data import reader
 from liq_signals.data.ingest import ingest_paths
