@@ -236,7 +236,12 @@ def ingest_paths(paths: list[str | Path], db_path: str | Path, kind: str | None 
             metrics_lag.start_run(con)
             shas: dict[int, tuple[str, str]] = {}
             for i, f in enumerate(files):
-                result, sha = _ingest_one(con, f, str(f), tmpdir, i, kind, symbol, interval, limits, on_conflict)
+                try:
+                    result, sha = _ingest_one(con, f, str(f), tmpdir, i, kind, symbol, interval, limits, on_conflict)
+                except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException) as exc:
+                    # data the checks above did not foresee: still the file's fault, named as such
+                    msg = str(exc).strip().splitlines()
+                    raise InputFileError(str(f), msg[0] if msg else type(exc).__name__) from None
                 report.files.append(result)
                 shas[i] = (str(f), sha)
                 if progress is not None:
