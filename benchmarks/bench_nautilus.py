@@ -31,7 +31,7 @@ def sample_frames():
     from types import SimpleNamespace
 
     from liq_signals.data.ingest import ingest_paths
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "sample.duckdb"

@@ -84,6 +84,6 @@ def sample_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def btc_month(btc_db):
     """``MarketInputs`` of the BTCUSDT month (15-minute bars), read through the DuckDB path."""
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
 
     return load_market_inputs(btc_db, "BTCUSDT", interval="15m")

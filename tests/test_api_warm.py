@@ -12,7 +12,7 @@ import pytest
 
 from liq_signals.api.service import Service
 from liq_signals.api.store import Store
-from liq_signals.data.query import load_market_inputs
+from liq_signals.data.reader import load_market_inputs
 from liq_signals.engine.batch import levels_at
 from liq_signals.engine.engine import EngineConfig
 from liq_signals.times import NS_PER_DAY, NS_PER_HOUR, ns_to_iso, to_ns

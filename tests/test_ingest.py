@@ -88,7 +88,7 @@ def test_second_ingest_changes_nothing(full_db, tmp_path):
 
 def test_metrics_lag_measured_per_source(full_db):
     con = duckdb.connect(str(full_db), read_only=True)
-    lags = dict(con.execute("SELECT symbol, lag_ms FROM metrics_lag").fetchall())
+    lags = dict(con.execute("SELECT symbol, lag_ms FROM metrics_file_lag").fetchall())
     # docs/domain.md §2: BTCUSDT 2023 rows are snapshots at their stamp; HYPEUSDT 2025 rows 5 minutes later
     assert lags == {"BTCUSDT": 0, "HYPEUSDT": 300_000}
     # HYPE's first row is stamped 17:45 and must only be usable from 17:50

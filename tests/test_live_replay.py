@@ -88,7 +88,7 @@ def _expected_inputs(db, taker_ratio=True):
     """(warm inputs, live OI frame, live bars) from the database, as the module doc describes."""
     from dataclasses import replace
 
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
     from liq_signals.times import to_ns
 
     m = load_market_inputs(db, "BTCUSDT")

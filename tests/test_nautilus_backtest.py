@@ -98,7 +98,7 @@ def test_runs_are_deterministic(runs):
 def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     """Each 'entered' event is a cluster the engine, stepped over the DuckDB inputs, also reports."""
     from liq_signals.backtest.node import actor_config
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
     from liq_signals.engine.batch import levels_at
     from liq_signals.engine.engine import LiquidationEngine
     from liq_signals.engine.feeder import InputFeeder

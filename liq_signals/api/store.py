@@ -1,7 +1,7 @@
 """The API's only access to the DuckDB file (read-only): what the store covers and the frames the engine reads.
 
 Times: epoch nanoseconds (UTC) in and out, ``TIMESTAMP`` (naive UTC) inside DuckDB. Bars are stamped at their
-close (Binance ``close_time`` + 1 ms), as in :func:`liq_signals.data.query.load_market_inputs`, which this
+close (Binance ``close_time`` + 1 ms), as in :func:`liq_signals.data.reader.load_market_inputs`, which this
 module calls for the engine inputs, so the API reads exactly what the CLI reads.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from liq_signals.data import db as dbmod
 from liq_signals.data.layouts import interval_ms
-from liq_signals.data.query import load_market_inputs
+from liq_signals.data.reader import load_market_inputs
 from liq_signals.errors import LiqSignalsError
 from liq_signals.times import NS_PER_DAY, ns_to_iso, to_naive_utc
 

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from liq_signals.data import reader
 from liq_signals.errors import LiqSignalsError
 
 _INTERVAL_RE = re.compile(r"^(\d+)([mhd])$")
@@ -174,65 +175,20 @@ def _check_single_bar_type(catalog_path: Path, bar_type) -> None:
 # --------------------------------------------------------------------------------------------- readers
 
 
-def _query_frame(con, sql: str, params: list) -> pd.DataFrame:
-    return con.execute(sql, params).df()
-
-
-def _range_clause(column: str, start_ns: int | None, end_ns: int | None, params: list) -> str:
-    clause = ""
-    if start_ns is not None:
-        clause += f" AND {column} >= ?"
-        params.append(start_ns)
-    if end_ns is not None:
-        clause += f" AND {column} < ?"
-        params.append(end_ns)
-    return clause
-
-
 def _read_bars(con, symbol: str, interval: str, start_ns, end_ns) -> pd.DataFrame:
-    step = interval_ns(interval)
-    params: list = [step, symbol, interval]
-    close_ns = "(epoch_ns(open_time) + ?)"
-    sql = (
-        f"SELECT {close_ns} AS ts, open, high, low, close, coalesce(volume, 0.0) AS volume FROM klines "
-        "WHERE symbol = ? AND interval = ? AND price_type = 'last'"
-    )
-    # close_ns appears again in the range clause: repeat its parameter
-    if start_ns is not None:
-        sql += f" AND {close_ns} >= ?"
-        params += [step, start_ns]
-    if end_ns is not None:
-        sql += f" AND {close_ns} < ?"
-        params += [step, end_ns]
-    return _query_frame(con, sql + " ORDER BY open_time", params)
+    return reader.bars_for_catalog(con, symbol, interval, start_ns, end_ns)
 
 
 def _read_open_interest(con, symbol: str, start_ns, end_ns) -> pd.DataFrame:
-    params: list = [symbol]
-    sql = (
-        "SELECT epoch_ns(time) AS ts, sum_open_interest AS oi, sum_open_interest_value AS oi_value, "
-        "sum_taker_long_short_vol_ratio AS taker_ratio "
-        "FROM open_interest WHERE symbol = ? AND sum_open_interest IS NOT NULL"
-    )
-    sql += _range_clause("epoch_ns(time)", start_ns, end_ns, params)
-    return _query_frame(con, sql + " ORDER BY time", params)
+    return reader.open_interest_for_catalog(con, symbol, start_ns, end_ns)
 
 
 def _read_funding(con, symbol: str, start_ns, end_ns) -> pd.DataFrame:
-    params: list = [symbol]
-    sql = (
-        "SELECT epoch_ns(time) AS ts, funding_rate AS rate, mark_price, interval_hours "
-        "FROM funding WHERE symbol = ?"
-    )
-    sql += _range_clause("epoch_ns(time)", start_ns, end_ns, params)
-    return _query_frame(con, sql + " ORDER BY time", params)
+    return reader.funding_for_catalog(con, symbol, start_ns, end_ns)
 
 
 def _available_intervals(con, symbol: str) -> list[str]:
-    rows = con.execute(
-        "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = 'last' ORDER BY 1", [symbol]
-    ).fetchall()
-    return [r[0] for r in rows]
+    return reader.kline_intervals(con, symbol)
 
 
 # --------------------------------------------------------------------------------------------- builders

@@ -40,7 +40,10 @@ def register(app: typer.Typer) -> None:
         retry_delay: float = typer.Option(
             1.0, "--retry-delay", help="First backoff delay in seconds (doubles each retry)."
         ),
-        timeout: float = typer.Option(60.0, "--timeout", help="Socket timeout per request, seconds."),
+        timeout: float = typer.Option(
+            600.0, "--timeout", help="Longest time one request may take as a whole (connect + body), seconds."
+        ),
+        max_file_mb: float = typer.Option(8192.0, "--max-file-mb", help="Largest archive accepted, MiB."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar."),
     ) -> None:
         from rich.console import Console
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
         kind_requests = dl.parse_kinds(kinds)
         first, last = dl.parse_date(start, "start"), dl.parse_date(end, "end")
         sym = dl.normalize_symbol(symbol)
-        policy = dl.RetryPolicy(attempts=attempts, base_delay_s=retry_delay, timeout_s=timeout)
+        policy = dl.RetryPolicy(attempts=attempts, base_delay_s=retry_delay, timeout_s=timeout, max_file_mb=max_file_mb)
         dl.check_base_url(base_url)
         archives = dl.plan_archives(sym, kind_requests, first, last)
         root = dl.check_dest(dest)
@@ -85,6 +88,7 @@ def register(app: typer.Typer) -> None:
         table.add_row("MB downloaded", f"{sum(o.bytes for o in report.outcomes) / 1e6:.1f}")
         console.print(table)
         console.print(f"files under {root}", highlight=False, soft_wrap=True)
-        if not report.ok:
-            typer.echo(f"error: {counts[dl.FAILED]} file(s) failed (see FAILED lines above)", err=True)
-            raise typer.Exit(code=2)
+        if not report.ok:  # a user-facing error: cli.main prints it as one line and exits 2
+            from liq_signals.errors import LiqSignalsError
+
+            raise LiqSignalsError(f"{counts[dl.FAILED]} file(s) failed (see FAILED lines above)")

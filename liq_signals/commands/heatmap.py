@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         from liq_signals.commands.bar_range import bar_coverage
         from liq_signals.commands.options import check_snapshot_count, duration_ns
         from liq_signals.commands.progress import progress_bar
-        from liq_signals.data.query import load_market_inputs
+        from liq_signals.data.reader import load_market_inputs
         from liq_signals.engine.batch import run_heatmap
         from liq_signals.engine.engine import EngineConfig
         from liq_signals.errors import LiqSignalsError

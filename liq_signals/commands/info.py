@@ -24,9 +24,9 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from liq_signals.data.info import summarize
+        from liq_signals.data.reader import symbol_summary
 
-        df = summarize(db)
+        df = symbol_summary(db)
         if symbol:
             df = df[(df.symbol == symbol.upper()) | (df.kind == "coverage")]
         if json_out:

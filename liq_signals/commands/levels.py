@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
 
         from liq_signals.commands.bar_range import bar_coverage
         from liq_signals.commands.options import duration_ns
-        from liq_signals.data.query import load_market_inputs
+        from liq_signals.data.reader import load_market_inputs
         from liq_signals.engine.batch import levels_at
         from liq_signals.engine.engine import EngineConfig
         from liq_signals.errors import LiqSignalsError

@@ -11,7 +11,9 @@ klines            one row per candle; ``price_type`` is ``last`` (klines), ``mar
 open_interest     Binance ``metrics`` rows. ``stamp_time`` is the file's ``create_time``; ``time`` is the
                   moment the snapshot was actually *observed* (stamp + measured lag, see ``metrics_lag``).
                   Use ``time`` for anything causal. OI of 0 in the source is stored as NULL (a repair).
-metrics_lag       per symbol: lag (ms) between a metrics stamp and its snapshot, measured against klines.
+metrics_lag       (schema 1, no longer written) per symbol lag of the first releases.
+metrics_file_lag  per ingested metrics file and symbol: the lag (ms) between a stamp and its snapshot, measured
+                  at ingest from that file's own rows against the klines then stored, never revised later.
 funding           funding events: ``time`` = funding time, ``funding_rate`` per interval (fraction),
                   ``mark_price`` when the source has it, ``interval_hours`` when the source has it.
 agg_trades        aggregated trades; ``is_buyer_maker`` true = the taker sold.
@@ -25,6 +27,7 @@ ingest_log        one row per ingested file (sha256, kind, counts, repairs).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -74,6 +77,17 @@ CREATE TABLE IF NOT EXISTS metrics_lag (
     method VARCHAR NOT NULL,
     median_dev_bps DOUBLE,
     n_matched BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS metrics_file_lag (
+    file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    lag_ms BIGINT NOT NULL,
+    method VARCHAR NOT NULL,
+    median_dev_bps DOUBLE,
+    n_matched BIGINT,
+    PRIMARY KEY (sha256, symbol)
 );
 
 CREATE TABLE IF NOT EXISTS funding (
@@ -132,17 +146,42 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 """
 
 
+def describe_db_error(path: str | Path, exc: BaseException) -> str:
+    """One line naming the database file and the real cause of a DuckDB/OS error (lock, not a database, disk)."""
+    msg = str(exc).strip()
+    lock = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", msg)
+    if lock:
+        cause = f"locked by another process ({lock.group(1)}, PID {lock.group(2)}); close it and retry"
+    elif "not a valid DuckDB database file" in msg:
+        cause = "not a DuckDB database file (corrupt, or another format)"
+    elif re.search(r"No space left|File too large|EFBIG|ENOSPC|disk is full", msg, re.I):
+        cause = f"disk full or file size limit reached ({msg.splitlines()[0] if msg else type(exc).__name__})"
+    else:
+        cause = msg.splitlines()[0] if msg else type(exc).__name__
+    return f"database {path}: {cause}"
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the DuckDB file at ``path`` with the schema in place."""
+    """Open (creating if needed) the DuckDB file at ``path`` with the schema in place.
+
+    Raises ``LiqSignalsError`` (one line naming the file and the cause) for a missing file (read-only), a
+    lock held by another process, a file that is not a DuckDB database, or a disk error."""
     path = Path(path)
-    if read_only:
-        if not path.exists():
-            raise LiqSignalsError(f"database {path} does not exist (run `liq-signals ingest` first)")
-        return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(SCHEMA_SQL)
-    if con.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 0:
-        con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
-    return con
+    try:
+        if read_only:
+            if not path.exists():
+                raise LiqSignalsError(f"database {path} does not exist (run `liq-signals ingest` first)")
+            return duckdb.connect(str(path), read_only=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(SCHEMA_SQL)
+            if con.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 0:
+                con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
+        except BaseException:
+            con.close()
+            raise
+        return con
+    except (duckdb.Error, OSError) as exc:
+        raise LiqSignalsError(describe_db_error(path, exc)) from None

@@ -242,12 +242,16 @@ def daily_fallback(archive: ArchiveFile, start: date, end: date) -> list[Archive
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retries for transient failures: ``attempts`` tries in total per file, waiting ``base_delay_s`` × 2^k
-    seconds (capped at ``max_delay_s``) before try k+2; ``timeout_s`` is the socket timeout per request."""
+    seconds (capped at ``max_delay_s``) before try k+2. ``timeout_s`` bounds each request as a whole (connect +
+    the complete body, seconds): a server that trickles bytes cannot keep one request alive longer (it also is
+    the socket timeout). ``max_file_mb``: a body larger than this (MiB, by Content-Length or by counting) is
+    refused without retry."""
 
     attempts: int = 4
     base_delay_s: float = 1.0
     max_delay_s: float = 30.0
-    timeout_s: float = 60.0
+    timeout_s: float = 600.0
+    max_file_mb: float = 8192.0
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
@@ -256,6 +260,12 @@ class RetryPolicy:
             raise ConfigError("retry delay: must not be negative")
         if self.timeout_s <= 0:
             raise ConfigError(f"timeout: must be positive (got {self.timeout_s})")
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"max-file-mb: must be positive (got {self.max_file_mb})")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * (1 << 20))
 
     def delay(self, failed_attempts: int) -> float:
         """Seconds to wait after ``failed_attempts`` (>= 1) failures."""
@@ -352,10 +362,36 @@ def _open(url: str, timeout: float, method: str = "GET"):
         raise _Transient(f"{url}: {type(exc).__name__}: {reason}") from None
 
 
+def _read_body(resp, url: str, deadline: float, max_bytes: int, timeout: float, sink=None, what: str = "body"):
+    """Read a response body chunk by chunk (``read1``: one socket read at a time, so a trickling server is seen),
+    refusing it past ``deadline`` (``time.monotonic``) or past ``max_bytes``; chunks go to ``sink`` (or are
+    collected and returned). Returns (bytes or None, byte count)."""
+    length = resp.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > max_bytes:
+        raise _Permanent(f"{url}: {what} of {int(length)} bytes is larger than the limit of {max_bytes} bytes (--max-file-mb)")
+    parts, n = [], 0
+    while True:
+        chunk = resp.read1(CHUNK_BYTES)
+        if not chunk:
+            break
+        n += len(chunk)
+        if n > max_bytes:
+            raise _Permanent(f"{url}: {what} larger than the limit of {max_bytes} bytes (--max-file-mb)")
+        if sink is None:
+            parts.append(chunk)
+        else:
+            sink(chunk)
+        if time.monotonic() > deadline:
+            raise _Transient(f"{url}: transfer not finished within --timeout {timeout:g} s ({n} bytes received)")
+    return (b"".join(parts) if sink is None else None), n
+
+
 def _fetch_text(url: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
     try:
         with _open(url, timeout) as resp:
-            return resp.read(64 * 1024).decode("utf-8", errors="replace")
+            data, _ = _read_body(resp, url, deadline, 64 * 1024, timeout, what="CHECKSUM file")
+            return data.decode("utf-8", errors="replace")
     except (OSError, http.client.HTTPException) as exc:
         raise _Transient(f"{url}: {type(exc).__name__}: {exc}") from None
 
@@ -377,18 +413,20 @@ def _atomic_write_text(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _stream_to(url: str, target: Path, expected_sha: str, timeout: float) -> int:
-    """Download ``url`` to a temp name beside ``target``, verify sha256, rename atomically; return the byte count."""
+def _stream_to(url: str, target: Path, expected_sha: str, timeout: float, max_bytes: int = 1 << 62) -> int:
+    """Download ``url`` to a temp name beside ``target``, verify sha256, rename atomically; return the byte count.
+    The whole request must finish within ``timeout`` seconds and the body stay within ``max_bytes``."""
     tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
     h = hashlib.sha256()
-    n = 0
+    deadline = time.monotonic() + timeout
     try:
         try:
             with _open(url, timeout) as resp, open(tmp, "wb") as out:
-                for chunk in iter(lambda: resp.read(CHUNK_BYTES), b""):
+                def sink(chunk: bytes) -> None:
                     h.update(chunk)
                     out.write(chunk)
-                    n += len(chunk)
+
+                _, n = _read_body(resp, url, deadline, max_bytes, timeout, sink=sink)
         except (OSError, http.client.HTTPException) as exc:
             if isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException)):
                 raise _Transient(f"{url}: {type(exc).__name__}: {exc}") from None
@@ -415,6 +453,10 @@ def fetch_archive(
     target = Path(dest) / archive.rel_path
     checksum_path = target.with_name(target.name + ".CHECKSUM")
 
+    # temp files of an earlier run that was killed (SIGKILL, power loss) are discarded, never resumed
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{target.name}.part-*"):
+            stale.unlink(missing_ok=True)
     if target.is_file():
         local_sha = _read_local_checksum(checksum_path, archive.file_name)
         if local_sha is not None and sha256_file(target) == local_sha:
@@ -443,7 +485,7 @@ def fetch_archive(
                     _atomic_write_text(checksum_path, checksum_text)
                     return FileOutcome(archive, SKIPPED, url, "verified against remote CHECKSUM")
                 local_is_bad = True
-            n = _stream_to(url, target, expected, policy.timeout_s)
+            n = _stream_to(url, target, expected, policy.timeout_s, policy.max_file_bytes)
             _atomic_write_text(checksum_path, checksum_text)
             return FileOutcome(archive, DOWNLOADED, url, bytes=n)
         except _NotFound:

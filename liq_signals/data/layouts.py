@@ -116,6 +116,7 @@ class FileLayout:
     symbol: str | None  # None: per-row symbol column
     interval: str | None  # klines only
     delimiter_space: bool  # values separated by ", " (recorded streams)
+    name_symbol: str | None = None  # the symbol the file NAME names when rows carry their own symbol column
 
     @property
     def price_type(self) -> str | None:
@@ -265,8 +266,11 @@ def detect_layout(path: Path, display: str, first_line: str, kind: str | None = 
     sym = symbol or name_symbol
     if "symbol" not in columns and sym is None:
         raise InputFileError(display, "cannot tell the symbol from the file name; pass --symbol")
+    checked = None
     if sym is not None and "symbol" in columns and symbol is None:
-        sym = None  # a per-row symbol column wins over the file name unless overridden
+        sym = None  # a per-row symbol column is used, but must agree with the symbol the file name names
+        checked = normalise_symbol(name_symbol)
     return FileLayout(kind=kind, columns=columns, has_header=has_header,
                       symbol=normalise_symbol(sym) if sym else None,
-                      interval=interval if kind in KLINE_KINDS else None, delimiter_space=delimiter_space)
+                      interval=interval if kind in KLINE_KINDS else None, delimiter_space=delimiter_space,
+                      name_symbol=checked)

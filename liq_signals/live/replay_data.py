@@ -39,7 +39,7 @@ def load_replay_data(db_path, symbol: str, interval: str | None = None) -> Repla
     """Read ``symbol`` from the DuckDB file (bars, mark, OI, funding through the shared loader; realized
     liquidations with plain SQL). The only function here that touches the database."""
     from liq_signals.data import db as dbmod
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
 
     m = load_market_inputs(db_path, symbol, interval=interval)
     ms = 1_000_000

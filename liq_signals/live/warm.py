@@ -95,7 +95,7 @@ def warm_up(indicator: LiquidationClusterIndicator, inputs: MarketInputs, until_
 
 def history_from_db(db_path: str, symbol: str, start_ns: int, until_ns: int) -> MarketInputs:
     """The DB's inputs in [start, until] (bars stamped at their close, Binance close time + 1 ms)."""
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
     from liq_signals.times import to_timestamp
 
     return load_market_inputs(db_path, symbol, start=to_timestamp(start_ns), end=to_timestamp(until_ns))

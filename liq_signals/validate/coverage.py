@@ -10,30 +10,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-EVENT_COLUMNS = ["time", "side", "price_low", "price_high", "notional_usd"]
+from liq_signals.data import reader
+
+EVENT_COLUMNS = reader.RECORDED_EVENT_COLUMNS
 
 
 def load_recorded_events(con, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Events with ``start < time <= end``: side ``long`` (Binance SELL) / ``short`` (BUY), point price bands."""
-    df = con.execute(
-        """
-        SELECT time, CASE WHEN side = 'SELL' THEN 'long' ELSE 'short' END AS side,
-               price AS price_low, price AS price_high, usd_value AS notional_usd
-        FROM liquidations
-        WHERE symbol = ? AND time > ? AND time <= ? AND side IN ('SELL', 'BUY')
-        ORDER BY time
-        """,
-        [symbol, start.to_pydatetime(), end.to_pydatetime()],
-    ).df()
-    return df[EVENT_COLUMNS] if len(df) else pd.DataFrame(columns=EVENT_COLUMNS)
+    return reader.recorded_liquidations(con, symbol, start, end)
 
 
 def load_coverage(con) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     """All recordings' covered intervals as (start, end, source), sorted by start."""
-    rows = con.execute(
-        "SELECT start_time, end_time, source FROM liquidation_coverage ORDER BY start_time"
-    ).fetchall()
-    return [(pd.Timestamp(a), pd.Timestamp(b), s) for a, b, s in rows]
+    return reader.coverage_intervals(con)
 
 
 def window_covered(intervals, t0: pd.Timestamp, t1: pd.Timestamp) -> bool:

@@ -20,21 +20,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from liq_signals.data import reader
+
 DEFAULT_MIN_DROP = 0.005  # 0.5 %: about the 1st percentile of 5-minute OI changes in the shipped BTCUSDT 2023 month
 
 
 def load_open_interest(con, symbol: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Observed OI snapshots (``time`` = observed time) with a positive OI and value, ascending."""
-    return con.execute(
-        """
-        SELECT time, sum_open_interest AS oi, sum_open_interest_value AS oi_value
-        FROM open_interest
-        WHERE symbol = ? AND time >= ? AND time <= ?
-          AND sum_open_interest > 0 AND sum_open_interest_value > 0
-        ORDER BY time
-        """,
-        [symbol, start.to_pydatetime(), end.to_pydatetime()],
-    ).df()
+    return reader.open_interest_series(con, symbol, start, end)
 
 
 def oi_drop_events(oi: pd.DataFrame, bars: pd.DataFrame, min_drop: float = DEFAULT_MIN_DROP,

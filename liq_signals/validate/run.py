@@ -246,7 +246,7 @@ def _price_path(bars: pd.DataFrame, interval_ns: int, t0: pd.Timestamp, t1: pd.T
 def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
     """Run every requested model over the snapshot times; ``progress`` is an optional callable() per step."""
     from liq_signals.data import db as dbmod
-    from liq_signals.data.query import load_market_inputs
+    from liq_signals.data.reader import load_market_inputs
     from liq_signals.engine.engine import LiquidationEngine
     from liq_signals.engine.feeder import InputFeeder
 
