@@ -6,7 +6,7 @@ one line naming the covered stretches. Bar times are close times (epoch ns, UTC)
 ``MarketInputs.bars["ts_ns"]``. A stretch ends where two consecutive bars of one interval are more than
 ``max(4 intervals, 1 h)`` apart.
 
-TODO(lead): replace the query with ``liq_signals.data.reader``'s covered-range query once merged.
+The bar times come from :func:`liq_signals.data.reader.bar_close_times`.
 """
 
 from __future__ import annotations
@@ -96,41 +96,22 @@ def bar_coverage(db_path: str | Path, symbol: str, interval: str | None = None) 
     """The stretches covered by ``symbol``'s last-price bars in the DuckDB file (all intervals, or one).
 
     Raises ``LiqSignalsError`` for a missing database or a symbol without bars."""
-    from liq_signals.data import db as dbmod
+    from liq_signals.data import reader
     from liq_signals.data.layouts import interval_ms
 
     symbol = symbol.strip().upper()
-    try:
-        con = dbmod.connect(db_path, read_only=True)
-    except LiqSignalsError:
-        raise
-    except Exception as exc:  # duckdb errors opening a non-database file
-        raise LiqSignalsError(f"cannot open database {db_path}: {exc}".splitlines()[0]) from None
-    try:
-        rows = con.execute("SELECT interval, epoch_ms(close_time) + 1 FROM klines WHERE symbol = ? "
-                           "AND price_type = 'last' ORDER BY 1, 2", [symbol]).fetchall()
-    finally:
-        con.close()
+    rows = reader.bar_close_times(db_path, symbol)
     segments = []
     by_interval: dict[str, list[int]] = {}
-    for iv, ms in rows:
+    for iv, close_ns in rows:
         if interval is None or iv == interval:
-            by_interval.setdefault(iv, []).append(int(ms) * NS_PER_MS)
+            by_interval.setdefault(iv, []).append(close_ns)
     for iv, times in by_interval.items():
         segments += split_segments(np.asarray(times, dtype=np.int64), interval_ms(iv) * NS_PER_MS)
     if not segments:
-        known = _symbols_with_bars(db_path)
+        known = reader.last_price_symbols(db_path)
         raise LiqSignalsError(f"no {interval + ' ' if interval else ''}bars for symbol {symbol} in {db_path} "
                               f"(symbols with bars: {', '.join(known) or 'none'})")
     return BarCoverage(symbol, merge_segments(segments), interval)
 
 
-def _symbols_with_bars(db_path) -> list[str]:
-    from liq_signals.data import db as dbmod
-
-    con = dbmod.connect(db_path, read_only=True)
-    try:
-        return [r[0] for r in con.execute(
-            "SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()]
-    finally:
-        con.close()

@@ -74,6 +74,22 @@ def kline_symbols(con_or_path) -> list[str]:
         return [r[0] for r in con.execute("SELECT DISTINCT symbol FROM klines ORDER BY 1").fetchall()]
 
 
+def bar_close_times(con_or_path, symbol: str) -> list[tuple[str, int]]:
+    """(interval, close time in epoch ns) of every last-price bar of ``symbol``, by interval then time (a bar
+    closes at Binance ``close_time`` + 1 ms)."""
+    with _connection(con_or_path) as con:
+        rows = con.execute("SELECT interval, epoch_ms(close_time) + 1 FROM klines WHERE symbol = ? "
+                           "AND price_type = 'last' ORDER BY 1, 2", [symbol]).fetchall()
+    return [(iv, int(ms) * 1_000_000) for iv, ms in rows]
+
+
+def last_price_symbols(con_or_path) -> list[str]:
+    """Symbols that have last-price klines, sorted."""
+    with _connection(con_or_path) as con:
+        return [r[0] for r in con.execute(
+            "SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()]
+
+
 def market_inputs(con_or_path, symbol: str, start=None, end=None, interval: str | None = None) -> MarketInputs:
     """Engine inputs of ``symbol`` with times in [start, end] (UTC; None = unbounded).
 
