@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from liq_signals.data import db as dbmod
+from liq_signals.data import reader
 from liq_signals.data.layouts import interval_ms
 from liq_signals.data.reader import load_market_inputs
 from liq_signals.errors import LiqSignalsError
-from liq_signals.times import NS_PER_DAY, ns_to_iso, to_naive_utc
+from liq_signals.times import NS_PER_DAY, ns_to_iso
 
 # a pause between two bars longer than this splits a symbol's bars into separate covered segments
 SEGMENT_GAP_NS = NS_PER_DAY
@@ -80,7 +81,7 @@ class Store:
         con = self._connect()
         try:
             self.symbols = self._read_catalogue(con)
-            self.has_liquidations = con.execute("SELECT count(*) FROM liquidations").fetchone()[0] > 0
+            self.has_liquidations = reader.has_liquidations(con)
         finally:
             con.close()
         if not self.symbols:
@@ -97,34 +98,18 @@ class Store:
     @staticmethod
     def _read_catalogue(con) -> dict[str, SymbolInfo]:
         out = {}
-        syms = [r[0] for r in con.execute(
-            "SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()]
-        for sym in syms:
+        for sym in reader.last_price_symbols(con):
             segments, closes = [], {}
-            for (interval,) in con.execute("SELECT DISTINCT interval FROM klines WHERE symbol = ? AND "
-                                           "price_type = 'last'", [sym]).fetchall():
-                ts = con.execute("SELECT epoch_ns(close_time + INTERVAL 1 MILLISECOND) FROM klines WHERE symbol = ? "
-                                 "AND interval = ? AND price_type = 'last' ORDER BY 1", [sym, interval]).fetchnumpy()
-                t = next(iter(ts.values())).astype("int64")
+            by_interval: dict[str, list[int]] = {}
+            for interval, close_ns in reader.bar_close_times(con, sym):
+                by_interval.setdefault(interval, []).append(close_ns)
+            for interval, times in by_interval.items():
+                t = np.asarray(times, dtype=np.int64)
                 closes[interval] = t
                 breaks = [0] + [i + 1 for i in range(len(t) - 1) if t[i + 1] - t[i] > SEGMENT_GAP_NS] + [len(t)]
                 segments += [Segment(interval, int(t[a]), int(t[b - 1]), b - a) for a, b in zip(breaks, breaks[1:])]
             segments.sort(key=lambda s: (s.first_ns, interval_ms(s.interval)))
-            kinds = {}
-            for kind, sql in (
-                    ("klines", "SELECT min(epoch_ns(close_time + INTERVAL 1 MILLISECOND)), "
-                               "max(epoch_ns(close_time + INTERVAL 1 MILLISECOND)), count(*) FROM klines "
-                               "WHERE symbol = ? AND price_type = 'last'"),
-                    ("mark_price", "SELECT min(epoch_ns(close_time + INTERVAL 1 MILLISECOND)), "
-                                   "max(epoch_ns(close_time + INTERVAL 1 MILLISECOND)), count(*) FROM klines "
-                                   "WHERE symbol = ? AND price_type = 'mark'"),
-                    ("open_interest", "SELECT min(epoch_ns(time)), max(epoch_ns(time)), count(*) FROM open_interest WHERE symbol = ?"),
-                    ("funding", "SELECT min(epoch_ns(time)), max(epoch_ns(time)), count(*) FROM funding WHERE symbol = ?"),
-                    ("agg_trades", "SELECT min(epoch_ns(time)), max(epoch_ns(time)), count(*) FROM agg_trades WHERE symbol = ?"),
-                    ("liquidations", "SELECT min(epoch_ns(time)), max(epoch_ns(time)), count(*) FROM liquidations WHERE symbol = ?")):
-                a, b, n = con.execute(sql, [sym]).fetchone()
-                if n:
-                    kinds[kind] = (int(a), int(b), int(n))
+            kinds = reader.kind_spans(con, sym)
             start = min(v[0] for k, v in kinds.items() if k != "liquidations")
             out[sym] = SymbolInfo(sym, tuple(segments), kinds, start, closes)
         return out
@@ -148,16 +133,4 @@ class Store:
         """Recorded liquidations of ``symbol`` in [start, end] (time ns, side long/short liquidated, price USDT,
         quantity base, usd_value USDT; at most ``limit`` rows, earliest first) and the recording intervals
         overlapping the window [(start ns, end ns, source)]."""
-        lo, hi = to_naive_utc(start_ns), to_naive_utc(end_ns)
-        con = self._connect()
-        try:
-            df = con.execute(
-                "SELECT epoch_ns(time) AS ts_ns, CASE side WHEN 'SELL' THEN 'long' ELSE 'short' END AS liquidated, "
-                "price, quantity, usd_value FROM liquidations WHERE symbol = ? AND time BETWEEN ? AND ? "
-                "ORDER BY time, price LIMIT ?", [symbol, lo, hi, limit + 1]).df()
-            cov = con.execute(
-                "SELECT epoch_ns(start_time), epoch_ns(end_time), source FROM liquidation_coverage "
-                "WHERE end_time >= ? AND start_time <= ? ORDER BY 1", [lo, hi]).fetchall()
-        finally:
-            con.close()
-        return df, [(int(a), int(b), s) for a, b, s in cov]
+        return reader.liquidations_window(self.db_path, symbol, start_ns, end_ns, limit + 1)

@@ -90,6 +90,52 @@ def last_price_symbols(con_or_path) -> list[str]:
             "SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()]
 
 
+_KIND_SPANS = {  # kind -> (table, time expression, extra condition): identifiers from the code only
+    "klines": ("klines", "close_time + INTERVAL 1 MILLISECOND", "AND price_type = 'last'"),
+    "mark_price": ("klines", "close_time + INTERVAL 1 MILLISECOND", "AND price_type = 'mark'"),
+    "open_interest": ("open_interest", "time", ""),
+    "funding": ("funding", "time", ""),
+    "agg_trades": ("agg_trades", "time", ""),
+    "liquidations": ("liquidations", "time", ""),
+}
+
+
+def kind_spans(con_or_path, symbol: str) -> dict[str, tuple[int, int, int]]:
+    """Per stored kind of ``symbol``: (first time ns, last time ns, rows); kinds without rows are left out.
+    Bars count from their close."""
+    out = {}
+    with _connection(con_or_path) as con:
+        for kind, (table, expr, extra) in _KIND_SPANS.items():
+            a, b, n = con.execute(f"SELECT min(epoch_ns({expr})), max(epoch_ns({expr})), count(*) FROM {table} "
+                                  f"WHERE symbol = ? {extra}", [symbol]).fetchone()
+            if n:
+                out[kind] = (int(a), int(b), int(n))
+    return out
+
+
+def has_liquidations(con_or_path) -> bool:
+    """Whether any recorded liquidation is stored."""
+    with _connection(con_or_path) as con:
+        return con.execute("SELECT count(*) FROM liquidations").fetchone()[0] > 0
+
+
+def liquidations_window(con_or_path, symbol: str, start_ns: int, end_ns: int,
+                        limit: int) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
+    """Recorded liquidations of ``symbol`` in [start, end] (ts_ns, liquidated side long/short, price USDT,
+    quantity base, usd_value USDT; at most ``limit`` rows, earliest first) and the recording intervals that
+    overlap the window [(start ns, end ns, source)]."""
+    lo, hi = to_naive_utc(start_ns), to_naive_utc(end_ns)
+    with _connection(con_or_path) as con:
+        df = con.execute(
+            "SELECT epoch_ns(time) AS ts_ns, CASE side WHEN 'SELL' THEN 'long' ELSE 'short' END AS liquidated, "
+            "price, quantity, usd_value FROM liquidations WHERE symbol = ? AND time BETWEEN ? AND ? "
+            "ORDER BY time, price LIMIT ?", [symbol, lo, hi, limit]).df()
+        cov = con.execute(
+            "SELECT epoch_ns(start_time), epoch_ns(end_time), source FROM liquidation_coverage "
+            "WHERE end_time >= ? AND start_time <= ? ORDER BY 1", [lo, hi]).fetchall()
+    return df, [(int(a), int(b), src) for a, b, src in cov]
+
+
 def market_inputs(con_or_path, symbol: str, start=None, end=None, interval: str | None = None) -> MarketInputs:
     """Engine inputs of ``symbol`` with times in [start, end] (UTC; None = unbounded).
 
