@@ -136,6 +136,14 @@ def liquidations_window(con_or_path, symbol: str, start_ns: int, end_ns: int,
     return df, [(int(a), int(b), src) for a, b, src in cov]
 
 
+def liquidation_rows(con_or_path, symbol: str) -> pd.DataFrame:
+    """Every stored liquidation of ``symbol`` as recorded: time_ms (epoch ms), side (order side: SELL = a long
+    was liquidated), price (USDT), quantity (base), notional_usd (USDT), by time."""
+    with _connection(con_or_path) as con:
+        return con.execute("SELECT epoch_ms(time) AS time_ms, side, price, quantity, usd_value AS notional_usd "
+                           "FROM liquidations WHERE symbol = ? ORDER BY time", [symbol]).df()
+
+
 def market_inputs(con_or_path, symbol: str, start=None, end=None, interval: str | None = None) -> MarketInputs:
     """Engine inputs of ``symbol`` with times in [start, end] (UTC; None = unbounded).
 

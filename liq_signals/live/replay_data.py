@@ -36,10 +36,9 @@ class ReplayData:
 
 
 def load_replay_data(db_path, symbol: str, interval: str | None = None) -> ReplayData:
-    """Read ``symbol`` from the DuckDB file (bars, mark, OI, funding through the shared loader; realized
-    liquidations with plain SQL). The only function here that touches the database."""
-    from liq_signals.data import db as dbmod
-    from liq_signals.data.reader import load_market_inputs
+    """Read ``symbol`` from the DuckDB file through the reader (bars, mark, OI, funding, realized
+    liquidations). The only function here that touches the database."""
+    from liq_signals.data.reader import liquidation_rows, load_market_inputs
 
     m = load_market_inputs(db_path, symbol, interval=interval)
     ms = 1_000_000
@@ -57,11 +56,6 @@ def load_replay_data(db_path, symbol: str, interval: str | None = None) -> Repla
                                   "taker_ratio": oi["taker_ratio"]})
     funding = pd.DataFrame({"time_ms": m.funding["ts_ns"].to_numpy(np.int64) // ms, "rate": m.funding["rate"],
                             "mark_price": m.funding["mark_price"]})
-    con = dbmod.connect(db_path, read_only=True)
-    try:
-        liq = con.execute("""SELECT epoch_ms(time) AS time_ms, side, price, quantity, usd_value AS notional_usd
-                             FROM liquidations WHERE symbol = ? ORDER BY time""", [m.symbol]).df()
-    finally:
-        con.close()
+    liq = liquidation_rows(db_path, m.symbol)
     return ReplayData(m.symbol, m.interval, bars.reset_index(drop=True), mark.reset_index(drop=True),
                       open_interest.reset_index(drop=True), funding.reset_index(drop=True), liq)
