@@ -78,6 +78,7 @@ def test_a_valid_sweep_expands(tmp_path):
     ("[venue]\nstarting_balance = \"100000\"\n", "starting_balance"),
     ("[venue]\nleverage = \"five\"\n", "leverage"),
     ("[venue]\noms_type = \"BOGUS\"\n", "NETTING"),
+    ("[venue]\nfunding = \"yes\"\n", "venue.funding"),
     (AVOID + "fast_ema_period = \"twelve\"\n", "fast_ema_period"),
     ("[flush_check]\ntime = \"2023-12-11T02:00:00Z\"\nbars = 1.5\n", "flush_check.bars"),
     ("[actor]\nengine = 3\n", "actor.engine"),

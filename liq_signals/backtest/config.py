@@ -5,7 +5,9 @@ A config holds base settings and optionally ``runs`` (a list of overrides, each 
 
 - ``catalog`` (path, relative to the config file), ``instrument`` (e.g. ``BTCUSDT-PERP.BINANCE``),
   ``bar_type`` (e.g. ``BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL``), ``start``/``end`` (ISO UTC);
-- ``venue``: ``starting_balance`` ("100000 USDT"), ``leverage`` (x), ``oms_type`` ("NETTING"/"HEDGING");
+- ``venue``: ``starting_balance`` ("100000 USDT"), ``leverage`` (x), ``oms_type`` ("NETTING"/"HEDGING"),
+  ``funding`` (default true: the catalog's funding rates are settled on open positions, see
+  :mod:`liq_signals.backtest.funding`);
 - ``actor``: ``LiquidationSignalActorConfig`` fields (``engine`` sub-table for ``EngineConfig`` fields);
 - ``strategy`` (optional): ``kind`` = ``avoid`` | ``magnet`` and that strategy's config fields
   (``instrument_id``/``bar_type`` are filled in);

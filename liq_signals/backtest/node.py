@@ -87,6 +87,7 @@ def run_config(spec: RunSpec):
                 base_currency=None,
                 starting_balances=[venue.get("starting_balance", DEFAULT_STARTING_BALANCE)],
                 default_leverage=float(venue.get("leverage", DEFAULT_LEVERAGE)),
+                modules=funding_modules(spec),
             )
         ],
         data=_observations_first(data),
@@ -94,6 +95,20 @@ def run_config(spec: RunSpec):
         raise_exception=True,
         dispose_on_completion=False,
     )
+
+
+def funding_modules(spec: RunSpec) -> list:
+    """The venue's simulation modules: :class:`~liq_signals.backtest.funding.FundingSettlementModule` reading
+    ``FundingRate`` from the run's catalog, unless ``venue.funding = false``."""
+    from nautilus_trader.config import ImportableActorConfig
+
+    from liq_signals.backtest.funding import CONFIG_PATH, MODULE_PATH
+
+    if not (spec.settings.get("venue") or {}).get("funding", True):
+        return []
+    return [ImportableActorConfig(actor_path=MODULE_PATH, config_path=CONFIG_PATH,
+                                  config={"instrument_id": spec.settings["instrument"],
+                                          "catalog_path": str(spec.catalog_path)})]
 
 
 def _observations_first(data_configs: list) -> list:

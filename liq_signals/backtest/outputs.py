@@ -22,6 +22,7 @@ import pandas as pd
 
 from liq_signals.backtest import run_dir as RD
 from liq_signals.backtest.flush_check import flush_check
+from liq_signals.backtest.funding import read_totals
 from liq_signals.backtest.schema import DEFAULT_STARTING_BALANCE
 from liq_signals.errors import LiqSignalsError
 from liq_signals.times import to_timestamp
@@ -118,6 +119,7 @@ def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: di
     write_json(run_dir / RD.RUN_CONFIG, record.to_dict())
 
     rejected, denied = order_status_counts(orders)
+    funding = read_totals(engine.cache, s["instrument"])
     fc = s.get("flush_check")
     summary = RD.Summary(
         run_id=spec.id,
@@ -137,6 +139,8 @@ def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: di
         fills=int(len(fills)),
         positions=int(len(positions)),
         pnl_total=pnl_total(account, (s.get("venue") or {}).get("starting_balance", DEFAULT_STARTING_BALANCE)),
+        funding_net_usdt=round(float(funding["net_usdt"]), 8),
+        funding_payments=int(funding["payments"]),
         wall_seconds=round(wall_seconds, 3),
         strategy=type(strategies[0]).__name__ if strategies else None,
         strategy_counters=_strategy_counters(strategies[0]) if strategies else {},

@@ -58,7 +58,9 @@ def _from_dict(cls, data: dict):
 @dataclass
 class Summary:
     """``summary.json``: counts and results of one run. ``pnl_total`` USDT (last account balance minus the
-    starting balance, commissions included); ``wall_seconds`` of the node run; ``events`` counts per event
+    starting balance, commissions and funding included); ``funding_net_usdt`` USDT of perpetual funding settled
+    on open positions (negative when paid; 0 with ``venue.funding = false``) over ``funding_payments``
+    payments; ``wall_seconds`` of the node run; ``events`` counts per event
     kind; ``orders_rejected`` / ``orders_denied`` count orders refused by the venue / the risk engine."""
 
     run_id: str = ""
@@ -78,6 +80,8 @@ class Summary:
     fills: int = 0
     positions: int = 0
     pnl_total: float | None = None
+    funding_net_usdt: float = 0.0
+    funding_payments: int = 0
     wall_seconds: float = 0.0
     strategy: str | None = None
     strategy_counters: dict = field(default_factory=dict)

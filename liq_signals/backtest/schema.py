@@ -24,7 +24,7 @@ STRATEGIES = {
 }
 ACTOR_PATH = "liq_signals.nautilus.actor:LiquidationSignalActor"
 ACTOR_CONFIG_PATH = "liq_signals.nautilus.actor:LiquidationSignalActorConfig"
-VENUE_KEYS = ("starting_balance", "leverage", "oms_type")
+VENUE_KEYS = ("starting_balance", "leverage", "oms_type", "funding")
 FLUSH_CHECK_KEYS = ("time", "bars")
 FILLED_IN = ("instrument_id", "bar_type")  # set by the harness from `instrument` / `bar_type`
 REQUIRED = ("catalog", "instrument", "bar_type", "start", "end")
@@ -188,7 +188,8 @@ def check_engine_types(engine: dict) -> None:
 
 
 def check_venue(venue: dict) -> None:
-    """Types of the venue keys: ``starting_balance`` 'AMOUNT CURRENCY', ``leverage`` > 0, ``oms_type``."""
+    """Types of the venue keys: ``starting_balance`` 'AMOUNT CURRENCY', ``leverage`` > 0, ``oms_type``,
+    ``funding`` (bool: settle perpetual funding on open positions, default true)."""
     from nautilus_trader.model.objects import Money
 
     bal = venue.get("starting_balance", DEFAULT_STARTING_BALANCE)
@@ -205,6 +206,8 @@ def check_venue(venue: dict) -> None:
     oms = venue.get("oms_type", DEFAULT_OMS_TYPE)
     if oms not in oms_types():
         raise ConfigError(f"venue.oms_type must be one of {', '.join(oms_types())}, got {oms!r}")
+    if not isinstance(venue.get("funding", True), bool):
+        raise ConfigError(f"venue.funding must be true or false, got {venue['funding']!r}")
 
 
 def check_flush(fc: dict) -> None:

@@ -73,7 +73,8 @@ def header_html(title: str, bars: pd.DataFrame, meta: dict, summary: dict | None
         res = []
         for key, label in (("signals_published", "signals"), ("orders", "orders"),
                            ("orders_rejected", "rejected orders"), ("orders_denied", "denied orders"), ("fills", "fills"),
-                           ("pnl_total", "PnL total (USDT)"), ("wall_seconds", "wall time (s)")):
+                           ("pnl_total", "PnL total (USDT)"), ("funding_net_usdt", "net funding (USDT)"),
+                           ("wall_seconds", "wall time (s)")):
             if key in summary:
                 v = summary[key]
                 res.append(f"{label} {v:,.2f}" if isinstance(v, float) else f"{label} {v}")
