@@ -16,8 +16,9 @@ from pathlib import Path
 
 from liq_signals.backtest.config import RunSpec, load_runs
 from liq_signals.backtest.run_dir import Summary
+from liq_signals.backtest.strategy_table import trade_size
 from liq_signals.backtest.schema import (
-    ACTOR_CONFIG_PATH, ACTOR_PATH, DEFAULT_LEVERAGE, DEFAULT_OMS_TYPE, DEFAULT_STARTING_BALANCE, STRATEGIES,
+    ACTOR_CONFIG_PATH, ACTOR_PATH, DEFAULT_LEVERAGE, DEFAULT_OMS_TYPE, DEFAULT_STARTING_BALANCE,
     actor_params, strategy_params,
 )
 from liq_signals.errors import ConfigError, LiqSignalsError
@@ -51,9 +52,8 @@ def strategy_config(spec: RunSpec):
     resolved = strategy_params(spec.settings)
     if resolved is None:
         return None
-    kind, params = resolved
-    path, cfg_path = STRATEGIES[kind]
-    return ImportableStrategyConfig(strategy_path=path, config_path=cfg_path, config=params)
+    return ImportableStrategyConfig(strategy_path=resolved.strategy_path, config_path=resolved.config_path,
+                                    config=resolved.params)
 
 
 def run_config(spec: RunSpec):
@@ -156,7 +156,7 @@ def check_catalog(spec: RunSpec) -> dict:
 
 def check_trade_size(spec: RunSpec, catalog) -> None:
     """``strategy.trade_size`` (base units) within the instrument's min/max quantity, on its size increment."""
-    trade = (spec.settings.get("strategy") or {}).get("trade_size")
+    trade = trade_size(spec.settings)
     try:
         instruments = catalog.instruments(instrument_ids=[spec.settings["instrument"]])
     except Exception:
@@ -203,7 +203,7 @@ def check_catalogs(specs: list[RunSpec]) -> dict:
         st = s.settings
         key = (s.catalog_path, st["instrument"], st["bar_type"], str(st["start"]), str(st["end"]),
                (st.get("actor") or {}).get("require_open_interest", True),
-               str((st.get("strategy") or {}).get("trade_size")))
+               str(trade_size(st)))
         if key not in seen:
             seen[key] = check_catalog(s)
         coverage[s.id] = seen[key]
