@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liq_signals.errors import ConfigError
 from liq_signals.backtest.config import load_runs
 from liq_signals.backtest.node import BacktestDataError, run_backtests
+from liq_signals.errors import ConfigError
 
 PROX = 50.0
 CONFIG = f"""
@@ -97,12 +97,12 @@ def test_runs_are_deterministic(runs):
 
 def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     """Each 'entered' event is a cluster the engine, stepped over the DuckDB inputs, also reports."""
+    from liq_signals.backtest.node import actor_config
     from liq_signals.data.query import load_market_inputs
     from liq_signals.engine.batch import levels_at
-    from liq_signals.engine.feeder import InputFeeder
     from liq_signals.engine.engine import LiquidationEngine
+    from liq_signals.engine.feeder import InputFeeder
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig  # noqa: F401 (config type)
-    from liq_signals.backtest.node import actor_config
 
     spec = load_runs(workdir / "avoid.toml")[0]
     acfg = actor_config(spec)

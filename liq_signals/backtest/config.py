@@ -12,6 +12,7 @@ A config holds base settings and optionally ``runs`` (a list of overrides, each 
 - ``strategy`` (optional): ``kind`` = ``avoid`` | ``magnet`` and that strategy's config fields
   (``instrument_id``/``bar_type`` are filled in);
 - ``flush_check`` (optional): ``time`` (ISO UTC, on the heatmap cadence) and ``bars`` (default 1);
+- ``baseline`` (optional): ``"no_signal"`` | ``"buy_and_hold"`` | ``"none"`` (default), see :mod:`.baseline`;
 - ``max_runs`` (optional, default :data:`DEFAULT_MAX_RUNS`): a config expanding to more runs is refused.
 
 Every table and sweep key is checked against its target config class (:mod:`.schema`) and every run is
@@ -32,7 +33,7 @@ from liq_signals.errors import ConfigError
 
 DEFAULT_MAX_RUNS = 1000
 TOP_KEYS = ("catalog", "instrument", "bar_type", "start", "end", "venue", "actor", "strategy", "flush_check",
-            "runs", "sweep", "id", "max_runs")
+            "baseline", "runs", "sweep", "id", "max_runs")
 
 
 @dataclass(frozen=True)

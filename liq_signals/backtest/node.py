@@ -16,11 +16,16 @@ from pathlib import Path
 
 from liq_signals.backtest.config import RunSpec, load_runs
 from liq_signals.backtest.run_dir import Summary
-from liq_signals.backtest.strategy_table import trade_size
 from liq_signals.backtest.schema import (
-    ACTOR_CONFIG_PATH, ACTOR_PATH, DEFAULT_LEVERAGE, DEFAULT_OMS_TYPE, DEFAULT_STARTING_BALANCE,
-    actor_params, strategy_params,
+    ACTOR_CONFIG_PATH,
+    ACTOR_PATH,
+    DEFAULT_LEVERAGE,
+    DEFAULT_OMS_TYPE,
+    DEFAULT_STARTING_BALANCE,
+    actor_params,
+    strategy_params,
 )
+from liq_signals.backtest.strategy_table import trade_size
 from liq_signals.errors import ConfigError, LiqSignalsError
 from liq_signals.times import ns_to_iso, to_timestamp
 
@@ -56,10 +61,14 @@ def strategy_config(spec: RunSpec):
                                     config=resolved.params)
 
 
-def run_config(spec: RunSpec):
-    """The Nautilus ``BacktestRunConfig`` of a run."""
+def run_config(spec: RunSpec, with_actor: bool = True):
+    """The Nautilus ``BacktestRunConfig`` of a run (without the signal actor for a baseline)."""
     from nautilus_trader.config import (
-        BacktestEngineConfig, BacktestRunConfig, BacktestVenueConfig, ImportableActorConfig, LoggingConfig,
+        BacktestEngineConfig,
+        BacktestRunConfig,
+        BacktestVenueConfig,
+        ImportableActorConfig,
+        LoggingConfig,
     )
     from nautilus_trader.model.identifiers import InstrumentId
 
@@ -73,7 +82,7 @@ def run_config(spec: RunSpec):
         trader_id="BACKTESTER-001",  # same for every run: identical runs give identical ids
         logging=LoggingConfig(log_level="ERROR", bypass_logging=True),
         actors=[ImportableActorConfig(actor_path=ACTOR_PATH, config_path=ACTOR_CONFIG_PATH,
-                                      config=node_actor_params(spec))],
+                                      config=node_actor_params(spec))] if with_actor else [],
         strategies=[strategy] if strategy is not None else [],
     )
     start, end = (to_timestamp(s[k]).isoformat() for k in ("start", "end"))
@@ -223,6 +232,31 @@ def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, ma
     return results
 
 
+def run_baseline(spec: RunSpec) -> dict | None:
+    """Run the spec's baseline (:mod:`liq_signals.backtest.baseline`) through its own ``BacktestNode`` and
+    return its metrics with ``kind`` and ``wall_seconds``; None when the run has none."""
+    import dataclasses
+
+    from nautilus_trader.backtest.node import BacktestNode
+
+    from liq_signals.backtest import baseline as B
+    from liq_signals.backtest.outputs import run_metrics
+
+    settings = B.baseline_settings(spec.settings)
+    if settings is None:
+        return None
+    config = run_config(dataclasses.replace(spec, id=f"{spec.id}-baseline", settings=settings), with_actor=False)
+    node = BacktestNode(configs=[config])
+    try:
+        t0 = time.perf_counter()
+        node.run()
+        wall = time.perf_counter() - t0
+        metrics = run_metrics(node.get_engine(config.id), settings)
+    finally:
+        node.dispose()
+    return {"kind": B.kind(spec.settings), **metrics, "wall_seconds": round(wall, 3)}
+
+
 def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=None) -> RunResult:
     """Run one spec through a ``BacktestNode`` and write its run directory (whole or not at all)."""
     from nautilus_trader.backtest.node import BacktestNode
@@ -230,6 +264,7 @@ def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=N
     from liq_signals.backtest.outputs import run_directory, write_outputs
 
     coverage = coverage if coverage is not None else check_catalog(spec)
+    baseline = run_baseline(spec)
     config = run_config(spec)
     node = BacktestNode(configs=[config])
     try:
@@ -238,7 +273,7 @@ def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=N
         wall = time.perf_counter() - t0
         engine = node.get_engine(config.id)
         with run_directory(Path(out_dir) / spec.id) as tmp:
-            summary = write_outputs(spec, engine, tmp, wall, coverage)
+            summary = write_outputs(spec, engine, tmp, wall, coverage, baseline)
             finished = finish(tmp) if finish is not None else None
     finally:
         node.dispose()

@@ -216,9 +216,8 @@ def _validate_settings(s: dict) -> None:
     from nautilus_trader.model.data import BarType
     from nautilus_trader.model.identifiers import InstrumentId
 
-    from liq_signals.nautilus.actor import LiquidationSignalActorConfig
-
     from liq_signals.backtest.config import TOP_KEYS
+    from liq_signals.nautilus.actor import LiquidationSignalActorConfig
 
     known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id")]
     unknown = sorted(set(s) - set(known))
@@ -254,5 +253,8 @@ def _validate_settings(s: dict) -> None:
         oms = resolved.params.get("oms_type")
         if oms is not None and (not isinstance(oms, str) or oms.upper() not in _enum_names("OmsType")):
             raise ConfigError(f"{section}.oms_type must be one of {', '.join(_enum_names('OmsType'))}, got {oms!r}")
+    from liq_signals.backtest.baseline import check as check_baseline
+
+    check_baseline(s)
     if s.get("flush_check") is not None:
         check_flush(check_keys(s["flush_check"], "flush_check", s))
