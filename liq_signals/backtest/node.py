@@ -196,6 +196,7 @@ class RunResult:
     run_dir: Path
     summary: Summary
     finished: object = None
+    peak_rss_mb: float | None = None  # peak resident memory of the process that ran it (MB), see run_job
 
 
 def prepare_runs(config_path: Path, max_runs: int | None = None) -> tuple[list[RunSpec], dict]:
@@ -220,16 +221,43 @@ def check_catalogs(specs: list[RunSpec]) -> dict:
 
 
 def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, max_runs: int | None = None,
-                  prepared: tuple[list[RunSpec], dict] | None = None) -> list[RunResult]:
+                  prepared: tuple[list[RunSpec], dict] | None = None, executor: str = "serial",
+                  workers: int | None = None, ray_address: str | None = None, on_done=None) -> list[RunResult]:
     """Run every run of ``config_path`` into ``out_dir/<run-id>/``; ``finish(run_dir)`` (optional) adds to each
-    run directory before it is moved into place. Every run is checked before the first starts."""
+    run directory before it is moved into place. Every run is checked before the first starts.
+
+    Each run (with its baseline) is one job of :func:`liq_signals.backtest.executors.run_jobs` — ``serial``,
+    ``process`` (one ``BacktestNode`` per spawned process) or ``ray`` — so ``finish`` must pickle (a module-level
+    function or a ``functools.partial`` of one) for the last two. ``on_run(spec)`` is called as each run is
+    handed out (all at once for a pool), ``on_done(i, result)`` as each finishes; results come in run order."""
+    from liq_signals.backtest.executors import run_jobs
+
     specs, coverage = prepared if prepared is not None else prepare_runs(config_path, max_runs)
-    results = []
-    for spec in specs:
-        if on_run is not None:
+    if on_run is not None and executor != "serial":
+        for spec in specs:
             on_run(spec)
-        results.append(run_one(spec, Path(out_dir), coverage[spec.id], finish))
-    return results
+    jobs = [(spec, str(out_dir), coverage[spec.id], finish) for spec in specs]
+    if executor == "serial":
+        results = []
+        for i, args in enumerate(jobs):
+            if on_run is not None:
+                on_run(specs[i])
+            results.append(run_job(*args))
+            if on_done is not None:
+                on_done(i, results[-1])
+        return results
+    return run_jobs("liq_signals.backtest.node:run_job", jobs, executor=executor, workers=workers,
+                    ray_address=ray_address, on_done=on_done)
+
+
+def run_job(spec: RunSpec, out_dir: str, coverage: dict | None, finish=None) -> RunResult:
+    """One job of a sweep (any process): :func:`run_one`, plus this process's peak RSS (MB) in the result."""
+    import dataclasses
+    import resource
+
+    result = run_one(spec, Path(out_dir), coverage, finish)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return dataclasses.replace(result, peak_rss_mb=round(peak_mb, 1))
 
 
 def run_baseline(spec: RunSpec) -> dict | None:

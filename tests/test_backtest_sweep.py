@@ -1,0 +1,103 @@
+"""Parallel sweeps: the same summaries whatever the executor (serial, spawned processes, local Ray), a progress
+line per finished run in the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CONFIG = """
+catalog = "catalog"
+instrument = "BTCUSDT-PERP.BINANCE"
+bar_type = "BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL"
+start = "2023-11-14T00:00:00Z"
+end = "2023-11-20T00:00:00Z"
+baseline = "no_signal"
+[actor]
+model = "a"
+bucket_floor_usd = 3_000_000
+min_cluster_notional = 10_000_000
+cooldown_bars = 4
+[strategy]
+kind = "avoid"
+trade_size = "0.5"
+fast_ema_period = 12
+slow_ema_period = 48
+[[runs]]
+id = "s"
+[sweep]
+"actor.proximity_bps" = [50, 100]
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    from liq_signals.backtest.demo import prepare_catalog
+
+    d = tmp_path_factory.mktemp("sweep")
+    prepare_catalog(d / "demo.duckdb", d / "catalog", note=lambda _m: None)
+    (d / "sweep.toml").write_text(CONFIG)
+    return d
+
+
+def _comparable(summary) -> dict:
+    out = summary.to_dict()
+    out.pop("wall_seconds")
+    out["baseline"].pop("wall_seconds")
+    return out
+
+
+@pytest.fixture(scope="module")
+def by_executor(workdir):
+    from liq_signals.backtest.node import run_backtests
+
+    got = {}
+    for ex in ("serial", "process", "ray"):
+        done = []
+        results = run_backtests(workdir / "sweep.toml", workdir / f"out-{ex}", executor=ex, workers=2,
+                                on_done=lambda i, r, done=done: done.append(i))
+        assert sorted(done) == [0, 1]
+        got[ex] = results
+    return got
+
+
+def test_every_executor_gives_the_same_summaries(by_executor):
+    serial = by_executor["serial"]
+    assert [r.run_id for r in serial] == ["s-proximity_bps50", "s-proximity_bps100"]
+    assert serial[0].summary.fills != serial[1].summary.fills  # the two runs really differ
+    for ex in ("process", "ray"):
+        other = by_executor[ex]
+        assert [r.run_id for r in other] == [r.run_id for r in serial]
+        for a, b in zip(serial, other):
+            assert _comparable(a.summary) == _comparable(b.summary), (ex, a.run_id)
+            on_disk = json.loads((b.run_dir / "summary.json").read_text())
+            assert on_disk["pnl_total"] == a.summary.pnl_total
+            assert (b.run_dir / "proximity_events.csv").read_bytes() == (a.run_dir / "proximity_events.csv").read_bytes()
+            assert b.peak_rss_mb and b.peak_rss_mb > 50
+
+
+def test_cli_prints_a_line_per_finished_run(workdir, capsys, monkeypatch):
+    from liq_signals import cli
+
+    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--out",
+                                     str(workdir / "out-cli"), "--executor", "process", "--workers", "2",
+                                     "--no-report"])
+    cli.main()  # returns normally on success
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("[")]
+    assert len(lines) == 2 and {x[:5] for x in lines} == {"[1/2]", "[2/2]"}
+    assert all("vs no_signal" in x for x in lines)
+
+
+def test_cli_refuses_ray_address_without_ray_executor(workdir, capsys, monkeypatch):
+    from liq_signals import cli
+
+    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--ray-address",
+                                     "127.0.0.1:1", "--out", str(workdir / "out-x")])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--ray-address" in err[0]
+    assert not (workdir / "out-x").exists()
