@@ -101,3 +101,62 @@ def test_cli_refuses_ray_address_without_ray_executor(workdir, capsys, monkeypat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--ray-address" in err[0]
     assert not (workdir / "out-x").exists()
+
+
+def test_sweep_page_links_every_run_and_reports_share_one_plotly(workdir, monkeypatch):
+    import re
+    from html.parser import HTMLParser
+
+    from plotly.offline import get_plotlyjs
+
+    from liq_signals import cli
+
+    out = workdir / "out-page"
+    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--out", str(out),
+                                     "--executor", "serial", "--quiet"])
+    cli.main()
+
+    class Rows(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.links, self.in_body = 0, [], False
+
+        def handle_starttag(self, tag, attrs):
+            self.in_body |= tag == "tbody"
+            if self.in_body and tag == "tr":
+                self.rows += 1
+            if tag == "a":
+                self.links.append(dict(attrs)["href"])
+
+    page = Rows()
+    page.feed((out / "index.html").read_text())
+    ids = ["s-proximity_bps50", "s-proximity_bps100"]
+    assert page.rows == 2 and page.links == [f"{i}/report.html" for i in ids]
+    for link in page.links:
+        assert (out / link).is_file()
+    shared = out / "plotly.min.js"
+    assert shared.read_text() == get_plotlyjs()
+    js_len = len(get_plotlyjs())
+    for i in ids:
+        report = (out / i / "report.html").read_text()
+        assert "src='../plotly.min.js'" in report and (out / i / "../plotly.min.js").resolve() == shared.resolve()
+        assert len(report) < js_len and "Plotly.newPlot" in report  # figures kept, library not inlined
+    # the PnL cells are the summaries' figures
+    text = (out / "index.html").read_text()
+    for i in ids:
+        s = json.loads((out / i / "summary.json").read_text())
+        assert re.search(rf"data-v='{re.escape(repr(float(s['pnl_total'])))}'", text)
+
+
+def test_a_single_run_report_stays_self_contained(workdir, monkeypatch):
+    from plotly.offline import get_plotlyjs
+
+    from liq_signals import cli
+
+    one = workdir / "one.toml"
+    one.write_text(CONFIG.split("[[runs]]")[0])
+    out = workdir / "out-one"
+    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(one), "--out", str(out), "--quiet"])
+    cli.main()
+    assert get_plotlyjs() in (out / "one" / "report.html").read_text()
+    assert not (out / "plotly.min.js").exists() and not (out / "index.html").exists()

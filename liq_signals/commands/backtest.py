@@ -12,7 +12,9 @@ The config holds base settings, an optional `runs` list of overrides and an opti
 the catalog path is relative to the config file. Every table and sweep key is checked against its config
 class and every run is validated before the first starts. Each run writes DIR/<run-id>/ whole (replacing an
 older one): fills.csv, positions.csv, orders.csv, account.csv, proximity_events.csv, heatmap.parquet,
-bars.parquet, stats.json, run_config.json, summary.json and report.html (unless --no-report).
+bars.parquet, stats.json, run_config.json, summary.json and report.html (unless --no-report). A config with
+several runs also writes DIR/index.html (a sortable table of the runs linking their reports) and one shared
+DIR/plotly.min.js the reports load; a single run's report embeds plotly.js.
 See backtests/README.md and configs/ for examples.
 
 Runs execute in parallel (--executor process, the default: one BacktestNode per spawned process; ray: a
@@ -107,9 +109,14 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         if ray_address is not None and executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
+        from liq_signals.report.sweep_report import sweep_report_writer, write_shared_plotly, write_sweep_page
+
         prepared = prepare_runs(config, max_runs)
         n = len(prepared[0])
         finish = report_writer(not no_report)
+        if n > 1 and finish is not None:  # the reports of a sweep share one plotly.js; a single run's embeds it
+            write_shared_plotly(out)
+            finish = sweep_report_writer()
         done = []
 
         def on_done(i, result) -> None:
@@ -119,5 +126,8 @@ def register(app: typer.Typer) -> None:
 
         results = run_backtests(config, out, finish=finish, prepared=prepared, executor=executor,
                                 workers=workers, ray_address=ray_address, on_done=on_done)
+        page = write_sweep_page(out, [r.run_id for r in results], title=f"{config.name}: {n} runs") if n > 1 else None
         if not quiet:
             print_summary(f"{config} → {out}", results)
+            if page is not None:
+                typer.echo(f"sweep comparison: {page}")
