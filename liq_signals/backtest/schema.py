@@ -81,7 +81,8 @@ def validate_sweep_keys(path, sweep: dict, specs: list) -> None:
     """Every dotted sweep key names a field its table knows (checked against each run's strategy kind)."""
     from liq_signals.backtest.config import TOP_KEYS
 
-    scalars = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id") and table_fields(k, {}) is None]
+    scalars = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id", "walk_forward")
+               and table_fields(k, {}) is None]
     kinds_seen = set()
     tables = ("actor", "actor.engine", "strategy", "strategy.config", "venue", "flush_check")
     for spec in specs:
@@ -219,7 +220,7 @@ def _validate_settings(s: dict) -> None:
     from liq_signals.backtest.config import TOP_KEYS
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig
 
-    known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id")]
+    known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id", "walk_forward")]
     unknown = sorted(set(s) - set(known))
     if unknown:  # a run override table can bring keys of its own
         raise ConfigError(f"unknown key(s) {', '.join(repr(u) for u in unknown)} (known: {', '.join(sorted(known))})")

@@ -109,12 +109,16 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
         if ray_address is not None and executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
+        from liq_signals.backtest.config import read_config_file
+        from liq_signals.backtest.walk_forward import parse as parse_walk_forward
+        from liq_signals.backtest.walk_forward import run_walk_forward
         from liq_signals.report.sweep_report import sweep_report_writer, write_shared_plotly, write_sweep_page
 
         prepared = prepare_runs(config, max_runs)
         n = len(prepared[0])
+        wf = parse_walk_forward(config.resolve(), read_config_file(config))
         finish = report_writer(not no_report)
-        if n > 1 and finish is not None:  # the reports of a sweep share one plotly.js; a single run's embeds it
+        if n > 1 and finish is not None and wf is None:  # the reports of a sweep share one plotly.js; a single run's embeds it
             write_shared_plotly(out)
             finish = sweep_report_writer()
         done = []
@@ -124,8 +128,15 @@ def register(app: typer.Typer) -> None:
             if not quiet:
                 typer.echo(progress_line(len(done), n, result), err=True)
 
-        results = run_backtests(config, out, finish=finish, prepared=prepared, executor=executor,
-                                workers=workers, ray_address=ray_address, on_done=on_done)
+        kw = dict(executor=executor, workers=workers, ray_address=ray_address, on_done=on_done)
+        if wf is not None:
+            rec = run_walk_forward(wf, prepared, out, finish=report_writer(not no_report), **kw)
+            r = rec["report_summary"]
+            typer.echo(f"walk-forward: chose {rec['chosen']} by {wf.metric} on {wf.select_start} → {wf.select_end}; "
+                       f"on {wf.report_start} → {wf.report_end}: PnL {r['pnl_total']} USDT, {r['fills']} fills; "
+                       f"report {rec['report_dir']} (record {out / 'walk_forward.json'})")
+            return
+        results = run_backtests(config, out, finish=finish, prepared=prepared, **kw)
         page = write_sweep_page(out, [r.run_id for r in results], title=f"{config.name}: {n} runs") if n > 1 else None
         if not quiet:
             print_summary(f"{config} → {out}", results)
