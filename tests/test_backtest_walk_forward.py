@@ -76,3 +76,4 @@ def test_the_best_selection_run_is_reported_alone_on_the_later_period(tmp_path, 
     assert rep["start"].startswith("2023-11-24") and rep["end"].startswith("2023-12-04")
     assert rec["report_summary"]["pnl_total"] == rep["pnl_total"]
     assert (out / "report" / best / "report.html").is_file()
+    assert (out / "select" / "index.html").read_text().count("<tr>") == 3  # header + the two candidates

@@ -253,11 +253,23 @@ def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, ma
 def run_job(spec: RunSpec, out_dir: str, coverage: dict | None, finish=None) -> RunResult:
     """One job of a sweep (any process): :func:`run_one`, plus this process's peak RSS (MB) in the result."""
     import dataclasses
-    import resource
 
     result = run_one(spec, Path(out_dir), coverage, finish)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    return dataclasses.replace(result, peak_rss_mb=round(peak_mb, 1))
+    return dataclasses.replace(result, peak_rss_mb=peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): ``VmHWM`` (reset at exec, so a spawned worker does not
+    report its parent's peak as ``ru_maxrss`` would), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
 def run_baseline(spec: RunSpec) -> dict | None:

@@ -3,7 +3,7 @@
 Config key ``walk_forward = {select_start, select_end, report_start, report_end, metric = "pnl_total"}`` (ISO UTC;
 replaces ``start``/``end``). Every run of the config runs on [select_start, select_end] into
 ``OUT/select/<run-id>/``; the best by ``metric`` (a ``summary.json`` figure, see :data:`METRICS`; ties → the first
-run in config order) runs again, alone, on [report_start, report_end] into ``OUT/report/<run-id>/``, and
+run in config order; ``OUT/select/index.html`` compares them) runs again, alone, on [report_start, report_end] into ``OUT/report/<run-id>/``, and
 ``OUT/walk_forward.json`` records the periods, every candidate's metric, the choice and its report-period summary.
 The periods must not overlap (the report period starts at or after the selection period ends), so the choice
 uses no data of the period it is judged on; the report run starts fresh (its own warm-up).
@@ -96,6 +96,9 @@ def run_walk_forward(wf: WalkForward, prepared, out_dir: Path, finish=None, **ru
 
     out_dir = Path(out_dir)
     selected = run_backtests(None, out_dir / SELECT_DIR, prepared=prepared, **run_kw)
+    from liq_signals.report.sweep_report import write_sweep_page
+
+    write_sweep_page(out_dir / SELECT_DIR, [r.run_id for r in selected], title=f"walk-forward selection by {wf.metric}")
     chosen = choose(selected, wf.metric)
     spec = next(s for s in prepared[0] if s.id == chosen.run_id)
     spec = dataclasses.replace(spec, settings={**spec.settings, "start": wf.report_start, "end": wf.report_end})

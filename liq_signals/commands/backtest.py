@@ -114,11 +114,12 @@ def register(app: typer.Typer) -> None:
         from liq_signals.backtest.walk_forward import run_walk_forward
         from liq_signals.report.sweep_report import sweep_report_writer, write_shared_plotly, write_sweep_page
 
+        # every run is validated (config, catalog data) before the first starts and before anything is written
         prepared = prepare_runs(config, max_runs)
         n = len(prepared[0])
         wf = parse_walk_forward(config.resolve(), read_config_file(config))
         finish = report_writer(not no_report)
-        if n > 1 and finish is not None and wf is None:  # the reports of a sweep share one plotly.js; a single run's embeds it
+        if n > 1 and finish is not None and wf is None:  # a sweep's reports share one plotly.js; one run embeds it
             write_shared_plotly(out)
             finish = sweep_report_writer()
         done = []
