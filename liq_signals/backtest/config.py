@@ -5,11 +5,15 @@ A config holds base settings and optionally ``runs`` (a list of overrides, each 
 
 - ``catalog`` (path, relative to the config file), ``instrument`` (e.g. ``BTCUSDT-PERP.BINANCE``),
   ``bar_type`` (e.g. ``BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL``), ``start``/``end`` (ISO UTC);
-- ``venue``: ``starting_balance`` ("100000 USDT"), ``leverage`` (x), ``oms_type`` ("NETTING"/"HEDGING");
+- ``venue``: ``starting_balance`` ("100000 USDT"), ``leverage`` (x), ``oms_type`` ("NETTING"/"HEDGING"),
+  ``funding`` (default true: the catalog's funding rates are settled on open positions, see
+  :mod:`liq_signals.backtest.funding`);
 - ``actor``: ``LiquidationSignalActorConfig`` fields (``engine`` sub-table for ``EngineConfig`` fields);
 - ``strategy`` (optional): ``kind`` = ``avoid`` | ``magnet`` and that strategy's config fields
   (``instrument_id``/``bar_type`` are filled in);
 - ``flush_check`` (optional): ``time`` (ISO UTC, on the heatmap cadence) and ``bars`` (default 1);
+- ``baseline`` (optional): ``"no_signal"`` | ``"buy_and_hold"`` | ``"none"`` (default), see :mod:`.baseline`;
+- ``walk_forward`` (optional): selection and report periods and the metric, see :mod:`.walk_forward`;
 - ``max_runs`` (optional, default :data:`DEFAULT_MAX_RUNS`): a config expanding to more runs is refused.
 
 Every table and sweep key is checked against its target config class (:mod:`.schema`) and every run is
@@ -30,7 +34,7 @@ from liq_signals.errors import ConfigError
 
 DEFAULT_MAX_RUNS = 1000
 TOP_KEYS = ("catalog", "instrument", "bar_type", "start", "end", "venue", "actor", "strategy", "flush_check",
-            "runs", "sweep", "id", "max_runs")
+            "baseline", "walk_forward", "runs", "sweep", "id", "max_runs")
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def expand_runs(path: Path, data: dict, max_runs: int | None = None) -> list[Run
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(TOP_KEYS))})")
     limit = _max_runs(data.get("max_runs"), path, max_runs)
-    base = {k: v for k, v in data.items() if k not in ("runs", "sweep", "max_runs")}
+    base = {k: v for k, v in data.items() if k not in ("runs", "sweep", "max_runs", "walk_forward")}
     runs = data.get("runs") or [{"id": base.pop("id", path.stem)}]
     base.pop("id", None)
     if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
@@ -166,9 +170,14 @@ def expand_runs(path: Path, data: dict, max_runs: int | None = None) -> list[Run
 def load_runs(path: Path, max_runs: int | None = None) -> list[RunSpec]:
     """Resolve and validate every run of a config file (nothing runs yet); ``ConfigError`` on any mistake."""
     from liq_signals.backtest.schema import validate_run, validate_sweep_keys
+    from liq_signals.backtest.walk_forward import parse as parse_walk_forward
 
     path = Path(path).resolve()
     data = read_config_file(path)
+    wf = parse_walk_forward(path, data)
+    if wf is not None:  # the runs are those of the selection period; see liq_signals.backtest.walk_forward
+        data = {**{k: v for k, v in data.items() if k != "walk_forward"}, "start": wf.select_start,
+                "end": wf.select_end}
     specs = expand_runs(path, data, max_runs)
     validate_sweep_keys(path, data.get("sweep") or {}, specs)
     for s in specs:

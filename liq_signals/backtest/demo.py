@@ -74,5 +74,13 @@ def run_demo(config: Path | None = None, out: Path = DEFAULT_OUT, db_path: Path 
                      f"{fc['close_before']:,.0f}")
         note(f"{r.run_id}: {s.bars} bars, {s.signals_published} signals, {s.fills} fills, "
              f"{s.orders_rejected} rejected / {s.orders_denied} denied orders{flush}")
+        d = s.vs_baseline or {}
+        if d.get("pnl_total") is not None and s.pnl_total is not None:
+            note(f"  PnL {s.pnl_total:,.2f} USDT (funding {s.funding_net_usdt:,.2f}); vs {s.baseline['kind']} baseline: "
+                 f"PnL {d['pnl_total']:+,.2f}, max drawdown {d['max_drawdown_usdt']:+,.2f}, trades {d['trades']:+d}")
         note(f"  outputs: {r.run_dir}" + (f"  report: {r.finished}" if r.finished else ""))
+    if len(results) > 1:
+        from liq_signals.report.sweep_report import write_sweep_page
+
+        note(f"comparison of the runs: {write_sweep_page(out, [r.run_id for r in results], title=config.name)}")
     return results

@@ -22,10 +22,10 @@ from liq_signals.backtest.schema import (
     DEFAULT_LEVERAGE,
     DEFAULT_OMS_TYPE,
     DEFAULT_STARTING_BALANCE,
-    STRATEGIES,
     actor_params,
     strategy_params,
 )
+from liq_signals.backtest.strategy_table import trade_size
 from liq_signals.errors import ConfigError, LiqSignalsError
 from liq_signals.times import ns_to_iso, to_timestamp
 
@@ -57,13 +57,12 @@ def strategy_config(spec: RunSpec):
     resolved = strategy_params(spec.settings)
     if resolved is None:
         return None
-    kind, params = resolved
-    path, cfg_path = STRATEGIES[kind]
-    return ImportableStrategyConfig(strategy_path=path, config_path=cfg_path, config=params)
+    return ImportableStrategyConfig(strategy_path=resolved.strategy_path, config_path=resolved.config_path,
+                                    config=resolved.params)
 
 
-def run_config(spec: RunSpec):
-    """The Nautilus ``BacktestRunConfig`` of a run."""
+def run_config(spec: RunSpec, with_actor: bool = True):
+    """The Nautilus ``BacktestRunConfig`` of a run (without the signal actor for a baseline)."""
     from nautilus_trader.config import (
         BacktestEngineConfig,
         BacktestRunConfig,
@@ -83,7 +82,7 @@ def run_config(spec: RunSpec):
         trader_id="BACKTESTER-001",  # same for every run: identical runs give identical ids
         logging=LoggingConfig(log_level="ERROR", bypass_logging=True),
         actors=[ImportableActorConfig(actor_path=ACTOR_PATH, config_path=ACTOR_CONFIG_PATH,
-                                      config=node_actor_params(spec))],
+                                      config=node_actor_params(spec))] if with_actor else [],
         strategies=[strategy] if strategy is not None else [],
     )
     start, end = (to_timestamp(s[k]).isoformat() for k in ("start", "end"))
@@ -97,6 +96,7 @@ def run_config(spec: RunSpec):
                 base_currency=None,
                 starting_balances=[venue.get("starting_balance", DEFAULT_STARTING_BALANCE)],
                 default_leverage=float(venue.get("leverage", DEFAULT_LEVERAGE)),
+                modules=funding_modules(spec),
             )
         ],
         data=_observations_first(data),
@@ -104,6 +104,20 @@ def run_config(spec: RunSpec):
         raise_exception=True,
         dispose_on_completion=False,
     )
+
+
+def funding_modules(spec: RunSpec) -> list:
+    """The venue's simulation modules: :class:`~liq_signals.backtest.funding.FundingSettlementModule` reading
+    ``FundingRate`` from the run's catalog, unless ``venue.funding = false``."""
+    from nautilus_trader.config import ImportableActorConfig
+
+    from liq_signals.backtest.funding import CONFIG_PATH, MODULE_PATH
+
+    if not (spec.settings.get("venue") or {}).get("funding", True):
+        return []
+    return [ImportableActorConfig(actor_path=MODULE_PATH, config_path=CONFIG_PATH,
+                                  config={"instrument_id": spec.settings["instrument"],
+                                          "catalog_path": str(spec.catalog_path)})]
 
 
 def _observations_first(data_configs: list) -> list:
@@ -151,7 +165,7 @@ def check_catalog(spec: RunSpec) -> dict:
 
 def check_trade_size(spec: RunSpec, catalog) -> None:
     """``strategy.trade_size`` (base units) within the instrument's min/max quantity, on its size increment."""
-    trade = (spec.settings.get("strategy") or {}).get("trade_size")
+    trade = trade_size(spec.settings)
     try:
         instruments = catalog.instruments(instrument_ids=[spec.settings["instrument"]])
     except Exception:
@@ -182,6 +196,7 @@ class RunResult:
     run_dir: Path
     summary: Summary
     finished: object = None
+    peak_rss_mb: float | None = None  # peak resident memory of the process that ran it (MB), see run_job
 
 
 def prepare_runs(config_path: Path, max_runs: int | None = None) -> tuple[list[RunSpec], dict]:
@@ -198,7 +213,7 @@ def check_catalogs(specs: list[RunSpec]) -> dict:
         st = s.settings
         key = (s.catalog_path, st["instrument"], st["bar_type"], str(st["start"]), str(st["end"]),
                (st.get("actor") or {}).get("require_open_interest", True),
-               str((st.get("strategy") or {}).get("trade_size")))
+               str(trade_size(st)))
         if key not in seen:
             seen[key] = check_catalog(s)
         coverage[s.id] = seen[key]
@@ -206,16 +221,80 @@ def check_catalogs(specs: list[RunSpec]) -> dict:
 
 
 def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, max_runs: int | None = None,
-                  prepared: tuple[list[RunSpec], dict] | None = None) -> list[RunResult]:
+                  prepared: tuple[list[RunSpec], dict] | None = None, executor: str = "serial",
+                  workers: int | None = None, ray_address: str | None = None, on_done=None) -> list[RunResult]:
     """Run every run of ``config_path`` into ``out_dir/<run-id>/``; ``finish(run_dir)`` (optional) adds to each
-    run directory before it is moved into place. Every run is checked before the first starts."""
+    run directory before it is moved into place. Every run is checked before the first starts.
+
+    Each run (with its baseline) is one job of :func:`liq_signals.backtest.executors.run_jobs` — ``serial``,
+    ``process`` (one ``BacktestNode`` per spawned process) or ``ray`` — so ``finish`` must pickle (a module-level
+    function or a ``functools.partial`` of one) for the last two. ``on_run(spec)`` is called as each run is
+    handed out (all at once for a pool), ``on_done(i, result)`` as each finishes; results come in run order."""
+    from liq_signals.backtest.executors import run_jobs
+
     specs, coverage = prepared if prepared is not None else prepare_runs(config_path, max_runs)
-    results = []
-    for spec in specs:
-        if on_run is not None:
+    if on_run is not None and executor != "serial":
+        for spec in specs:
             on_run(spec)
-        results.append(run_one(spec, Path(out_dir), coverage[spec.id], finish))
-    return results
+    jobs = [(spec, str(out_dir), coverage[spec.id], finish) for spec in specs]
+    if executor == "serial":
+        results = []
+        for i, args in enumerate(jobs):
+            if on_run is not None:
+                on_run(specs[i])
+            results.append(run_job(*args))
+            if on_done is not None:
+                on_done(i, results[-1])
+        return results
+    return run_jobs("liq_signals.backtest.node:run_job", jobs, executor=executor, workers=workers,
+                    ray_address=ray_address, on_done=on_done)
+
+
+def run_job(spec: RunSpec, out_dir: str, coverage: dict | None, finish=None) -> RunResult:
+    """One job of a sweep (any process): :func:`run_one`, plus this process's peak RSS (MB) in the result."""
+    import dataclasses
+
+    result = run_one(spec, Path(out_dir), coverage, finish)
+    return dataclasses.replace(result, peak_rss_mb=peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): ``VmHWM`` (reset at exec, so a spawned worker does not
+    report its parent's peak as ``ru_maxrss`` would), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
+
+
+def run_baseline(spec: RunSpec) -> dict | None:
+    """Run the spec's baseline (:mod:`liq_signals.backtest.baseline`) through its own ``BacktestNode`` and
+    return its metrics with ``kind`` and ``wall_seconds``; None when the run has none."""
+    import dataclasses
+
+    from nautilus_trader.backtest.node import BacktestNode
+
+    from liq_signals.backtest import baseline as B
+    from liq_signals.backtest.outputs import run_metrics
+
+    settings = B.baseline_settings(spec.settings)
+    if settings is None:
+        return None
+    config = run_config(dataclasses.replace(spec, id=f"{spec.id}-baseline", settings=settings), with_actor=False)
+    node = BacktestNode(configs=[config])
+    try:
+        t0 = time.perf_counter()
+        node.run()
+        wall = time.perf_counter() - t0
+        metrics = run_metrics(node.get_engine(config.id), settings)
+    finally:
+        node.dispose()
+    return {"kind": B.kind(spec.settings), **metrics, "wall_seconds": round(wall, 3)}
 
 
 def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=None) -> RunResult:
@@ -225,6 +304,7 @@ def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=N
     from liq_signals.backtest.outputs import run_directory, write_outputs
 
     coverage = coverage if coverage is not None else check_catalog(spec)
+    baseline = run_baseline(spec)
     config = run_config(spec)
     node = BacktestNode(configs=[config])
     try:
@@ -233,7 +313,7 @@ def run_one(spec: RunSpec, out_dir: Path, coverage: dict | None = None, finish=N
         wall = time.perf_counter() - t0
         engine = node.get_engine(config.id)
         with run_directory(Path(out_dir) / spec.id) as tmp:
-            summary = write_outputs(spec, engine, tmp, wall, coverage)
+            summary = write_outputs(spec, engine, tmp, wall, coverage, baseline)
             finished = finish(tmp) if finish is not None else None
     finally:
         node.dispose()

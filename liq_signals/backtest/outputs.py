@@ -18,10 +18,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from liq_signals.backtest import run_dir as RD
 from liq_signals.backtest.flush_check import flush_check
+from liq_signals.backtest.funding import read_totals
 from liq_signals.backtest.schema import DEFAULT_STARTING_BALANCE
 from liq_signals.errors import LiqSignalsError
 from liq_signals.times import to_timestamp
@@ -72,9 +74,13 @@ def order_status_counts(orders: pd.DataFrame) -> tuple[int, int]:
     return int((status == RD.ORDER_REJECTED).sum()), int((status == RD.ORDER_DENIED).sum())
 
 
-def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: dict) -> RD.Summary:
-    """Write every file of :data:`~liq_signals.backtest.run_dir.RUN_FILES` for a finished engine."""
+def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: dict,
+                  baseline: dict | None = None) -> RD.Summary:
+    """Write every file of :data:`~liq_signals.backtest.run_dir.RUN_FILES` for a finished engine;
+    ``baseline`` = :func:`run_metrics` of the run's baseline (see :mod:`liq_signals.backtest.baseline`)."""
     from nautilus_trader.model.identifiers import InstrumentId
+
+    from liq_signals.backtest.baseline import differences
 
     s = spec.settings
     trader = engine.trader
@@ -118,6 +124,9 @@ def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: di
     write_json(run_dir / RD.RUN_CONFIG, record.to_dict())
 
     rejected, denied = order_status_counts(orders)
+    funding = read_totals(engine.cache, s["instrument"])
+    balance = (s.get("venue") or {}).get("starting_balance", DEFAULT_STARTING_BALANCE)
+    pnl = pnl_total(account, balance)
     fc = s.get("flush_check")
     summary = RD.Summary(
         run_id=spec.id,
@@ -136,7 +145,12 @@ def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: di
         orders_denied=denied,
         fills=int(len(fills)),
         positions=int(len(positions)),
-        pnl_total=pnl_total(account, (s.get("venue") or {}).get("starting_balance", DEFAULT_STARTING_BALANCE)),
+        pnl_total=pnl,
+        max_drawdown_usdt=max_drawdown_usdt(account, balance),
+        trades=int(len(positions)),
+        sharpe=_sharpe(stats),
+        funding_net_usdt=round(float(funding["net_usdt"]), 8),
+        funding_payments=int(funding["payments"]),
         wall_seconds=round(wall_seconds, 3),
         strategy=type(strategies[0]).__name__ if strategies else None,
         strategy_counters=_strategy_counters(strategies[0]) if strategies else {},
@@ -144,8 +158,50 @@ def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: di
         flush_check=(flush_check(heatmap, bars, actor.open_interest, fc["time"], int(fc.get("bars", 1)))
                      if fc else None),
     )
+    if baseline is not None:
+        summary.baseline = baseline
+        summary.vs_baseline = differences(summary.to_dict(), baseline)
     write_json(run_dir / RD.SUMMARY, summary.to_dict())
     return summary
+
+
+def run_metrics(engine, settings: dict) -> dict:
+    """PnL (USDT, incl. commissions and funding), max drawdown of the account balance (USDT), trades
+    (positions), fills and net funding (USDT) of a finished engine — what a baseline records."""
+    from nautilus_trader.model.identifiers import InstrumentId
+
+    trader = engine.trader
+    account = trader.generate_account_report(InstrumentId.from_str(settings["instrument"]).venue)
+    balance = (settings.get("venue") or {}).get("starting_balance", DEFAULT_STARTING_BALANCE)
+    funding = read_totals(engine.cache, settings["instrument"])
+    return {
+        "pnl_total": pnl_total(account, balance),
+        "max_drawdown_usdt": max_drawdown_usdt(account, balance),
+        "trades": int(len(trader.generate_positions_report())),
+        "fills": int(len(trader.generate_order_fills_report())),
+        "funding_net_usdt": round(float(funding["net_usdt"]), 8),
+    }
+
+
+def max_drawdown_usdt(account: pd.DataFrame, starting_balance: str) -> float:
+    """Largest fall of the account balance (USDT, realised: fills, commissions, funding) from its running
+    peak, the starting balance included; 0 for a run without account rows. Positive number."""
+    from nautilus_trader.model.objects import Money
+
+    start = Money.from_str(starting_balance).as_double()
+    if account is None or account.empty or "total" not in account:
+        return 0.0
+    total = account["total"].astype(float).to_numpy()
+    peak = np.maximum.accumulate(np.concatenate([[start], total]))[1:]
+    return round(float(np.max(peak - total, initial=0.0)), 8)
+
+
+def _sharpe(stats: dict) -> float | None:
+    """Nautilus's annualised Sharpe ratio of the run's returns (None when not computed)."""
+    for key, value in (stats.get("returns") or {}).items():
+        if key.startswith("Sharpe Ratio"):
+            return value
+    return None
 
 
 def _strategy_counters(strategy) -> dict:

@@ -61,7 +61,14 @@ def _from_dict(cls, data: dict):
 @dataclass
 class Summary:
     """``summary.json``: counts and results of one run. ``pnl_total`` USDT (last account balance minus the
-    starting balance, commissions included); ``wall_seconds`` of the node run; ``events`` counts per event
+    starting balance, commissions and funding included); ``funding_net_usdt`` USDT of perpetual funding settled
+    on open positions (negative when paid; 0 with ``venue.funding = false``) over ``funding_payments``
+    payments; ``max_drawdown_usdt`` the largest fall of the account balance from its running peak (USDT,
+    positive); ``trades`` positions opened; ``sharpe`` Nautilus's annualised Sharpe ratio of daily returns;
+    ``baseline`` (optional) the baseline run's ``kind``, ``pnl_total``, ``max_drawdown_usdt``, ``trades``,
+    ``fills``, ``funding_net_usdt``, ``wall_seconds`` and ``vs_baseline`` this run minus it for ``pnl_total``,
+    ``max_drawdown_usdt``, ``trades``, ``funding_net_usdt`` (see :mod:`liq_signals.backtest.baseline`);
+    ``wall_seconds`` of the node run; ``events`` counts per event
     kind; ``orders_rejected`` / ``orders_denied`` count orders refused by the venue / the risk engine."""
 
     run_id: str = ""
@@ -81,16 +88,24 @@ class Summary:
     fills: int = 0
     positions: int = 0
     pnl_total: float | None = None
+    max_drawdown_usdt: float = 0.0
+    trades: int = 0
+    sharpe: float | None = None
+    funding_net_usdt: float = 0.0
+    funding_payments: int = 0
     wall_seconds: float = 0.0
     strategy: str | None = None
     strategy_counters: dict = field(default_factory=dict)
     brackets: dict = field(default_factory=dict)
     flush_check: dict | None = None
+    baseline: dict | None = None
+    vs_baseline: dict | None = None
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
-        if out["flush_check"] is None:
-            del out["flush_check"]
+        for key in ("flush_check", "baseline", "vs_baseline"):
+            if out[key] is None:
+                del out[key]
         return out
 
     @classmethod

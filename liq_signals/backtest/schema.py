@@ -1,7 +1,8 @@
 """Checks of one resolved run against the classes its tables configure, before any node is built.
 
 Each table of a backtest config targets a class: ``actor`` → ``LiquidationSignalActorConfig`` (its
-``engine`` sub-table → ``EngineConfig``), ``strategy`` → the config class of ``strategy.kind``, ``venue`` →
+``engine`` sub-table → ``EngineConfig``), ``strategy`` → the config class of ``strategy.kind`` (or of
+``strategy.config_path``, see :mod:`.strategy_table`), ``venue`` →
 the harness's venue keys (starting balance with currency, leverage, Nautilus ``OmsType``), ``flush_check``
 → ``time``/``bars``. Unknown fields (typos) and wrong types are ``ConfigError``s naming the file, run and
 field (with the known fields listed) — never a silent default, a traceback or a Rust panic.
@@ -14,30 +15,17 @@ import math
 
 import msgspec
 
+from liq_signals.backtest.strategy_table import FILLED_IN, STRATEGIES  # noqa: F401  (re-exported)
 from liq_signals.errors import ConfigError
 
-STRATEGIES = {
-    "avoid": ("liq_signals.nautilus.strategies.avoid:LiquidationAvoidStrategy",
-              "liq_signals.nautilus.strategies.avoid:LiquidationAvoidConfig"),
-    "magnet": ("liq_signals.nautilus.strategies.magnet:LiquidationMagnetStrategy",
-               "liq_signals.nautilus.strategies.magnet:LiquidationMagnetConfig"),
-}
 ACTOR_PATH = "liq_signals.nautilus.actor:LiquidationSignalActor"
 ACTOR_CONFIG_PATH = "liq_signals.nautilus.actor:LiquidationSignalActorConfig"
-VENUE_KEYS = ("starting_balance", "leverage", "oms_type")
+VENUE_KEYS = ("starting_balance", "leverage", "oms_type", "funding")
 FLUSH_CHECK_KEYS = ("time", "bars")
-FILLED_IN = ("instrument_id", "bar_type")  # set by the harness from `instrument` / `bar_type`
 REQUIRED = ("catalog", "instrument", "bar_type", "start", "end")
 DEFAULT_STARTING_BALANCE = "100000 USDT"
 DEFAULT_LEVERAGE = 5.0
 DEFAULT_OMS_TYPE = "NETTING"
-
-
-def _import(path: str):
-    import importlib
-
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def struct_fields(cls) -> list[str]:
@@ -53,8 +41,8 @@ def oms_types() -> list[str]:
 
 
 def table_fields(section: str, settings: dict) -> list[str] | None:
-    """Known keys of a config table (``actor``, ``actor.engine``, ``strategy``, ``venue``, ``flush_check``);
-    None for a scalar top-level key."""
+    """Known keys of a config table (``actor``, ``actor.engine``, ``strategy``, ``strategy.config``, ``venue``,
+    ``flush_check``); None for a scalar top-level key."""
     if section == "actor":
         from liq_signals.nautilus.actor import LiquidationSignalActorConfig
 
@@ -63,11 +51,13 @@ def table_fields(section: str, settings: dict) -> list[str] | None:
         from liq_signals.engine.engine import EngineConfig
 
         return [f for f in EngineConfig.__dataclass_fields__ if f not in ("model", "symbol")]
-    if section == "strategy":
-        kind = (settings.get("strategy") or {}).get("kind")
-        if kind not in STRATEGIES:
-            return ["kind"]
-        return ["kind", *struct_fields(_import(STRATEGIES[kind][1]))]
+    if section in ("strategy", "strategy.config"):
+        from liq_signals.backtest import strategy_table as ST
+
+        table = settings.get("strategy") or {}
+        if section == "strategy":
+            return ST.known_keys(table) if isinstance(table, dict) else ["kind"]
+        return ST.config_fields(table) if isinstance(table, dict) and "config_path" in table else None
     if section == "venue":
         return list(VENUE_KEYS)
     if section == "flush_check":
@@ -91,10 +81,13 @@ def validate_sweep_keys(path, sweep: dict, specs: list) -> None:
     """Every dotted sweep key names a field its table knows (checked against each run's strategy kind)."""
     from liq_signals.backtest.config import TOP_KEYS
 
-    scalars = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id") and table_fields(k, {}) is None]
+    scalars = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id", "walk_forward")
+               and table_fields(k, {}) is None]
     kinds_seen = set()
+    tables = ("actor", "actor.engine", "strategy", "strategy.config", "venue", "flush_check")
     for spec in specs:
-        kind = (spec.settings.get("strategy") or {}).get("kind")
+        st = spec.settings.get("strategy") or {}
+        kind = (st.get("kind"), st.get("config_path")) if isinstance(st, dict) else None
         if kind in kinds_seen:
             continue
         kinds_seen.add(kind)
@@ -104,13 +97,13 @@ def validate_sweep_keys(path, sweep: dict, specs: list) -> None:
             if len(parts) == 1:
                 if parts[0] not in scalars:
                     raise ConfigError(f"{where}: not a sweepable key (top-level: {', '.join(scalars)}; "
-                                      "tables: actor.X, actor.engine.X, strategy.X, venue.X, flush_check.X)")
+                                      "tables: actor.X, actor.engine.X, strategy.X, strategy.config.X, venue.X, "
+                                      "flush_check.X)")
                 continue
             section = ".".join(parts[:-1])
             known = table_fields(section, spec.settings)
-            if known is None or section not in ("actor", "actor.engine", "strategy", "venue", "flush_check"):
-                raise ConfigError(f"{where}: '{section}' is not a config table "
-                                  "(tables: actor, actor.engine, strategy, venue, flush_check)")
+            if known is None or section not in tables:
+                raise ConfigError(f"{where}: '{section}' is not a config table (tables: {', '.join(tables)})")
             if parts[-1] not in known:
                 raise ConfigError(f"{where}: unknown field '{parts[-1]}' of {section} (known: {', '.join(sorted(known))})")
 
@@ -140,19 +133,11 @@ def actor_params(settings: dict) -> dict:
     return params
 
 
-def strategy_params(settings: dict) -> tuple[str, dict] | None:
-    """(kind, config dict) of the strategy table, or None for an actor-only run."""
-    params = dict(settings.get("strategy") or {})
-    if not params:
-        return None
-    kind = params.pop("kind", None)
-    if kind not in STRATEGIES:
-        raise ConfigError(f"strategy.kind must be one of {', '.join(STRATEGIES)}, got {kind!r}")
-    params.setdefault("instrument_id", settings["instrument"])
-    params.setdefault("bar_type", settings["bar_type"])
-    if "trade_size" in params and not isinstance(params["trade_size"], bool):
-        params["trade_size"] = str(params["trade_size"])
-    return kind, params
+def strategy_params(settings: dict):
+    """The run's :class:`~liq_signals.backtest.strategy_table.StrategySpec`, or None for an actor-only run."""
+    from liq_signals.backtest.strategy_table import resolve
+
+    return resolve(settings)
 
 
 def _timestamp(value, name: str):
@@ -188,7 +173,8 @@ def check_engine_types(engine: dict) -> None:
 
 
 def check_venue(venue: dict) -> None:
-    """Types of the venue keys: ``starting_balance`` 'AMOUNT CURRENCY', ``leverage`` > 0, ``oms_type``."""
+    """Types of the venue keys: ``starting_balance`` 'AMOUNT CURRENCY', ``leverage`` > 0, ``oms_type``,
+    ``funding`` (bool: settle perpetual funding on open positions, default true)."""
     from nautilus_trader.model.objects import Money
 
     bal = venue.get("starting_balance", DEFAULT_STARTING_BALANCE)
@@ -205,6 +191,8 @@ def check_venue(venue: dict) -> None:
     oms = venue.get("oms_type", DEFAULT_OMS_TYPE)
     if oms not in oms_types():
         raise ConfigError(f"venue.oms_type must be one of {', '.join(oms_types())}, got {oms!r}")
+    if not isinstance(venue.get("funding", True), bool):
+        raise ConfigError(f"venue.funding must be true or false, got {venue['funding']!r}")
 
 
 def check_flush(fc: dict) -> None:
@@ -232,7 +220,7 @@ def _validate_settings(s: dict) -> None:
     from liq_signals.backtest.config import TOP_KEYS
     from liq_signals.nautilus.actor import LiquidationSignalActorConfig
 
-    known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id")]
+    known = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id", "walk_forward")]
     unknown = sorted(set(s) - set(known))
     if unknown:  # a run override table can bring keys of its own
         raise ConfigError(f"unknown key(s) {', '.join(repr(u) for u in unknown)} (known: {', '.join(sorted(known))})")
@@ -254,14 +242,20 @@ def _validate_settings(s: dict) -> None:
         check_engine_types(check_keys(actor["engine"], "actor.engine", s))
     parse_struct(LiquidationSignalActorConfig, actor_params(s), "actor")
     if s.get("strategy"):
-        if not isinstance(s["strategy"], dict) or s["strategy"].get("kind") not in STRATEGIES:
-            kind = s["strategy"].get("kind") if isinstance(s["strategy"], dict) else None
-            raise ConfigError(f"strategy.kind must be one of {', '.join(STRATEGIES)}, got {kind!r}")
+        from liq_signals.backtest import strategy_table as ST
+
+        ST.check_form(s["strategy"])
         check_keys(s["strategy"], "strategy", s)
-        kind, params = strategy_params(s)
-        parse_struct(_import(STRATEGIES[kind][1]), params, "strategy")
-        oms = params.get("oms_type")
+        section = "strategy" if "kind" in s["strategy"] else "strategy.config"
+        if section == "strategy.config":
+            check_keys(s["strategy"].get("config") or {}, section, s)
+        resolved = strategy_params(s)
+        parse_struct(ST.config_class(s["strategy"]), resolved.params, section)
+        oms = resolved.params.get("oms_type")
         if oms is not None and (not isinstance(oms, str) or oms.upper() not in _enum_names("OmsType")):
-            raise ConfigError(f"strategy.oms_type must be one of {', '.join(_enum_names('OmsType'))}, got {oms!r}")
+            raise ConfigError(f"{section}.oms_type must be one of {', '.join(_enum_names('OmsType'))}, got {oms!r}")
+    from liq_signals.backtest.baseline import check as check_baseline
+
+    check_baseline(s)
     if s.get("flush_check") is not None:
         check_flush(check_keys(s["flush_check"], "flush_check", s))

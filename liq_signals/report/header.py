@@ -38,6 +38,21 @@ def _text(value) -> str:
     return str(value)
 
 
+def baseline_text(baseline: dict, diff: dict) -> str:
+    """'no_signal: PnL -12.00 USDT ... · run − baseline: PnL +3.40 USDT, ...' (USDT; trades = positions)."""
+    labels = (("pnl_total", "PnL"), ("max_drawdown_usdt", "max drawdown"), ("trades", "trades"),
+              ("funding_net_usdt", "funding"))
+
+    def fmt(v, sign=""):
+        if v is None:
+            return "n/a"
+        return f"{v:{sign},.2f}" if isinstance(v, float) else f"{v:{sign}d}"
+
+    base = ", ".join(f"{label} {fmt(baseline.get(k))}" for k, label in labels)
+    delta = ", ".join(f"{label} {fmt(diff.get(k), '+')}" for k, label in labels)
+    return f"{baseline.get('kind', 'baseline')}: {base} · run − baseline: {delta} (USDT)"
+
+
 def period_text(bars: pd.DataFrame) -> str:
     """'2023-11-14 00:00 → 2023-12-12 23:55 UTC, 8,352 bars of 5 min'."""
     ts = bars["ts"]
@@ -73,11 +88,15 @@ def header_html(title: str, bars: pd.DataFrame, meta: dict, summary: dict | None
         res = []
         for key, label in (("signals_published", "signals"), ("orders", "orders"),
                            ("orders_rejected", "rejected orders"), ("orders_denied", "denied orders"), ("fills", "fills"),
-                           ("pnl_total", "PnL total (USDT)"), ("wall_seconds", "wall time (s)")):
+                           ("pnl_total", "PnL total (USDT)"), ("max_drawdown_usdt", "max drawdown (USDT)"),
+                           ("trades", "trades"), ("funding_net_usdt", "net funding (USDT)"),
+                           ("wall_seconds", "wall time (s)")):
             if key in summary:
                 v = summary[key]
                 res.append(f"{label} {v:,.2f}" if isinstance(v, float) else f"{label} {v}")
         rows.append(("results", " · ".join(res)))
+        if summary.get("baseline"):
+            rows.append(("vs baseline", baseline_text(summary["baseline"], summary.get("vs_baseline") or {})))
         if "run_id" in summary:
             rows.insert(0, ("run", _text(summary["run_id"])))
     parts = [f"<h1>{html.escape(title)}</h1>", meta_table(rows), f"<div class='note'>{ESTIMATE_NOTE}</div>"]

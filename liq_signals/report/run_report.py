@@ -97,15 +97,32 @@ def build_sections(data: RunData) -> list:
     return sections
 
 
-def write_run_report(run_dir: Path, out: Path | None = None) -> Path:
+def write_run_report(run_dir: Path, out: Path | None = None, plotly_src: str | None = None) -> Path:
     """Write ``run_dir/report.html`` (or ``out``) and return its path. Raises ``InputFileError`` for a
-    missing/corrupt run directory."""
+    missing/corrupt run directory. The page embeds plotly.js unless ``plotly_src`` names a shared copy to load
+    instead (a path relative to the page, e.g. ``../plotly.min.js`` for the reports of a sweep)."""
     from liq_signals.report.header import header_html
-    from liq_signals.report.page import write_page
+    from liq_signals.report.page import render_page, write_page
 
     run_dir = Path(run_dir)
     data = load_run(run_dir)
     meta = header_meta(data)
     title = f"{meta.get('instrument', '')} backtest report — {data.summary.get('run_id', run_dir.name)}".strip(" —")
     head = header_html(title, data.bars, meta, data.summary, data.run_config)
-    return write_page(out or run_dir / REPORT_NAME, title, head, build_sections(data))
+    out = Path(out or run_dir / REPORT_NAME)
+    if plotly_src is None:
+        return write_page(out, title, head, build_sections(data))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(use_shared_plotly(render_page(title, head, build_sections(data)), plotly_src), encoding="utf-8")
+    return out
+
+
+def use_shared_plotly(page: str, src: str) -> str:
+    """``page`` with its inlined plotly.js replaced by ``<script src=src>`` (unchanged, hence still
+    self-contained, if the page does not inline it the way :func:`liq_signals.report.page.render_page` does)."""
+    import html
+
+    from plotly.offline import get_plotlyjs
+
+    inline = f"<script type='text/javascript'>{get_plotlyjs()}</script>"
+    return page.replace(inline, f"<script type='text/javascript' src='{html.escape(src)}'></script>", 1)

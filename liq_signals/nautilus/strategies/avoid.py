@@ -33,7 +33,8 @@ class LiquidationAvoidConfig(StrategyConfig, frozen=True):
 
     ``trade_size`` in base units; EMA periods in bars; ``min_cluster_notional`` (USDT) ignores smaller
     'entered' clusters on top of the actor's own thresholds; ``flatten_on_adverse`` closes a position when
-    an adverse cluster enters proximity.
+    an adverse cluster enters proximity; ``use_signals = False`` ignores every ``LiquidationProximity`` event
+    (the plain EMA cross: the harness's ``baseline = "no_signal"``).
     """
 
     instrument_id: InstrumentId
@@ -44,6 +45,7 @@ class LiquidationAvoidConfig(StrategyConfig, frozen=True):
     min_cluster_notional: float = 0.0
     flatten_on_adverse: bool = True
     close_positions_on_stop: bool = True
+    use_signals: bool = True
 
     def __post_init__(self) -> None:
         check_trade_size(self.trade_size)
@@ -76,7 +78,7 @@ class LiquidationAvoidStrategy(Strategy):
         self.subscribe_bars(self.config.bar_type)
 
     def on_data(self, data: Data) -> None:
-        if not isinstance(data, LiquidationProximity) or not self.book.update(data):
+        if not self.config.use_signals or not isinstance(data, LiquidationProximity) or not self.book.update(data):
             return
         if not self.config.flatten_on_adverse or data.event != "entered":
             return

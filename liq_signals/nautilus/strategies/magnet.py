@@ -31,7 +31,9 @@ class LiquidationMagnetConfig(StrategyConfig, frozen=True):
     """Config of :class:`LiquidationMagnetStrategy`.
 
     ``trade_size`` in base units; ``min_cluster_notional`` (USDT) ignores smaller clusters on top of the
-    actor's thresholds; ``max_hold_bars`` closes a trade after that many bars (0 = no limit).
+    actor's thresholds; ``max_hold_bars`` closes a trade after that many bars (0 = no limit);
+    ``use_signals = False`` ignores every ``LiquidationProximity`` event (so it never trades: the harness's
+    ``baseline = "no_signal"`` of a strategy that trades only on signals).
     """
 
     instrument_id: InstrumentId
@@ -40,6 +42,7 @@ class LiquidationMagnetConfig(StrategyConfig, frozen=True):
     min_cluster_notional: float = 0.0
     max_hold_bars: NonNegativeInt = 0
     close_positions_on_stop: bool = True
+    use_signals: bool = True
 
     def __post_init__(self) -> None:
         check_trade_size(self.trade_size)
@@ -65,7 +68,7 @@ class LiquidationMagnetStrategy(Strategy):
         self.subscribe_bars(self.config.bar_type)
 
     def on_data(self, data: Data) -> None:
-        if not isinstance(data, LiquidationProximity) or not self.book.update(data):
+        if not self.config.use_signals or not isinstance(data, LiquidationProximity) or not self.book.update(data):
             return
         if self.target_side is not None and data.side == self.target_side and data.event != "entered":
             self._exit(data.event)
