@@ -17,6 +17,9 @@ Archive choice (``plan_archives``), per kind and calendar month (UTC dates, ``st
   month has ended before ``today``; daily files for the remaining days. Binance publishes a monthly archive a
   few days after the month ends: when that monthly file answers 404, its days are fetched as daily files instead.
 
+Length: the archive plan, the verified, capped, resumable-or-discarded transfer of one file and the retry loop
+share one set of limits and one error vocabulary; they are kept together so the caps cannot drift apart.
+
 Each file: a local zip whose sha256 matches the local ``.CHECKSUM`` is skipped with no network request at all; a
 local zip without a local ``.CHECKSUM`` is checked against the remote one (no body download when it matches).
 Otherwise the body is streamed to a temporary name in the destination folder, hashed, and renamed atomically
