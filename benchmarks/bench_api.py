@@ -68,8 +68,11 @@ def main() -> int:
         ingest_paths([ROOT / "liq_signals" / "sample_data"], db)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(db), "--port", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(db), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(300):
                 try:
@@ -80,7 +83,11 @@ def main() -> int:
             rss0 = rss_mb(proc.pid)[0]
 
             def levels(t_ns: int, model: str = "a") -> str:
-                return base + "/levels?" + urllib.parse.urlencode({"symbol": "BTCUSDT", "at": ns_to_iso(t_ns), "model": model})
+                return (
+                    base
+                    + "/levels?"
+                    + urllib.parse.urlencode({"symbol": "BTCUSDT", "at": ns_to_iso(t_ns), "model": model})
+                )
 
             # cold: each time earlier than the last one, so the engine is rebuilt from the warm-up
             t_end = to_ns("2023-12-12 12:00")
@@ -92,25 +99,39 @@ def main() -> int:
             assert all(w[2] == "warm" for w in warm[1:]), {w[2] for w in warm}
             cached = [get(levels(t0 + (k % 200) * BAR_NS, "b")) for k in range(400)]
             assert all(c[2] == "cache" for c in cached)
-            rows += [("/levels cold (fresh 30d warm-up)",) + pct([c[0] for c in cold]),
-                     ("/levels warm (one bar forward)",) + pct([w[0] for w in warm[1:]]),
-                     ("/levels repeated (answer cache)",) + pct([c[0] for c in cached])]
+            rows += [
+                ("/levels cold (fresh 30d warm-up)",) + pct([c[0] for c in cold]),
+                ("/levels warm (one bar forward)",) + pct([w[0] for w in warm[1:]]),
+                ("/levels repeated (answer cache)",) + pct([c[0] for c in cached]),
+            ]
 
             def heatmap(start: str, end: str, every: str, model: str) -> str:
-                return base + "/heatmap?" + urllib.parse.urlencode(
-                    {"symbol": "BTCUSDT", "start": start, "end": end, "every": every, "model": model})
+                return (
+                    base
+                    + "/heatmap?"
+                    + urllib.parse.urlencode(
+                        {"symbol": "BTCUSDT", "start": start, "end": end, "every": every, "model": model}
+                    )
+                )
 
-            for label, start, every in (("7 days, 1h", "2023-12-05 12:00", "1h"), ("30 days, 2h", "2023-11-12 12:00", "2h")):
+            for label, start, every in (
+                ("7 days, 1h", "2023-12-05 12:00", "1h"),
+                ("30 days, 2h", "2023-11-12 12:00", "2h"),
+            ):
                 first = [get(heatmap(start, "2023-12-12 12:00", every, m)) for m in ("a", "b", "ensemble")]
                 again = [get(heatmap(start, "2023-12-12 12:00", every, "a")) for _ in range(30)]
                 assert all(f[1] == 200 for f in first + again)
-                rows += [(f"/heatmap {label}: first (models a, b, ensemble)",) + pct([f[0] for f in first]),
-                         (f"/heatmap {label}: repeated",) + pct([a[0] for a in again])]
+                rows += [
+                    (f"/heatmap {label}: first (models a, b, ensemble)",) + pct([f[0] for f in first]),
+                    (f"/heatmap {label}: repeated",) + pct([a[0] for a in again]),
+                ]
 
             # load: 20 clients x 50 requests, /levels at 12 times and two /heatmap queries, in a fresh order
             urls = [levels(to_ns("2023-12-08 00:00") + k * 6 * 3600 * 10**9) for k in range(12)]
-            urls += [heatmap("2023-12-05 12:00", "2023-12-12 12:00", "1h", "a"),
-                     heatmap("2023-12-05 12:00", "2023-12-12 12:00", "1h", "b")]
+            urls += [
+                heatmap("2023-12-05 12:00", "2023-12-12 12:00", "1h", "a"),
+                heatmap("2023-12-05 12:00", "2023-12-12 12:00", "1h", "b"),
+            ]
             lat, errors = [], []
             lock = threading.Lock()
 
@@ -139,13 +160,17 @@ def main() -> int:
     print(f"{'request':58s} {'p50 ms':>9s} {'p99 ms':>9s} {'n':>5s}")
     for name, p50, p99, n in rows:
         print(f"{name:58s} {p50:9.1f} {p99:9.1f} {n:5d}")
-    print(f"load: {len(lat)} requests in {wall:.1f} s = {len(lat) / wall:.0f} requests/s, {len(errors)} errors, "
-          f"/health after: {health[1]} in {health[0] * 1e3:.1f} ms")
+    print(
+        f"load: {len(lat)} requests in {wall:.1f} s = {len(lat) / wall:.0f} requests/s, {len(errors)} errors, "
+        f"/health after: {health[1]} in {health[0] * 1e3:.1f} ms"
+    )
     print(f"server RSS: {rss0:.0f} MB after start, {rss:.0f} MB at the end (peak {peak:.0f} MB)")
     warm_p99 = rows[1][2]
     print(f"target /levels warm p99 < 50 ms: {'met' if warm_p99 < 50 else 'NOT met'} ({warm_p99:.1f} ms)")
-    print(json.dumps({"rows": rows, "load_rps": len(lat) / wall, "errors": len(errors), "rss_mb": rss, "peak_mb": peak}),
-          file=sys.stderr)
+    print(
+        json.dumps({"rows": rows, "load_rps": len(lat) / wall, "errors": len(errors), "rss_mb": rss, "peak_mb": peak}),
+        file=sys.stderr,
+    )
     return 0 if not errors else 1
 
 

@@ -33,11 +33,22 @@ def make_files(d: Path) -> list[Path]:
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 5e-4, n))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 5e-4, n))
     vol = rng.uniform(50, 500, n)
-    kl = pd.DataFrame({
-        "open_time": open_time, "open": open_.round(1), "high": high.round(1), "low": low.round(1),
-        "close": close.round(1), "volume": vol.round(3), "close_time": open_time + 59_999,
-        "quote_volume": (vol * close).round(4), "count": rng.integers(1000, 9000, n),
-        "taker_buy_volume": (vol * 0.5).round(3), "taker_buy_quote_volume": (vol * close * 0.5).round(4), "ignore": 0})
+    kl = pd.DataFrame(
+        {
+            "open_time": open_time,
+            "open": open_.round(1),
+            "high": high.round(1),
+            "low": low.round(1),
+            "close": close.round(1),
+            "volume": vol.round(3),
+            "close_time": open_time + 59_999,
+            "quote_volume": (vol * close).round(4),
+            "count": rng.integers(1000, 9000, n),
+            "taker_buy_volume": (vol * 0.5).round(3),
+            "taker_buy_quote_volume": (vol * close * 0.5).round(4),
+            "ignore": 0,
+        }
+    )
     kdir = d / "klines" / "BTCUSDT" / "1m"
     kdir.mkdir(parents=True)
     kfile = kdir / "BTCUSDT-1m-2024-03.csv"
@@ -46,10 +57,18 @@ def make_files(d: Path) -> list[Path]:
     ts = pd.to_datetime(open_time[::5] + 300_000, unit="ms")
     oi = 80_000 + np.cumsum(rng.normal(0, 50, m))
     px = close[4::5]
-    met = pd.DataFrame({
-        "create_time": ts.strftime("%Y-%m-%d %H:%M:%S"), "symbol": "BTCUSDT", "sum_open_interest": oi.round(3),
-        "sum_open_interest_value": (oi * px).round(4), "count_toptrader_long_short_ratio": 1.1,
-        "sum_toptrader_long_short_ratio": 1.3, "count_long_short_ratio": 1.05, "sum_taker_long_short_vol_ratio": 0.9})
+    met = pd.DataFrame(
+        {
+            "create_time": ts.strftime("%Y-%m-%d %H:%M:%S"),
+            "symbol": "BTCUSDT",
+            "sum_open_interest": oi.round(3),
+            "sum_open_interest_value": (oi * px).round(4),
+            "count_toptrader_long_short_ratio": 1.1,
+            "sum_toptrader_long_short_ratio": 1.3,
+            "count_long_short_ratio": 1.05,
+            "sum_taker_long_short_vol_ratio": 0.9,
+        }
+    )
     mdir = d / "metrics" / "BTCUSDT"
     mdir.mkdir(parents=True)
     mfile = mdir / "BTCUSDT-metrics-2024-03.csv"

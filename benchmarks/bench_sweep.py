@@ -69,16 +69,31 @@ def main() -> None:
             got = [comparable(r.summary) for r in results]
             reference = reference or got
             rss = [r.peak_rss_mb for r in results]
-            rows.append((name, workers, wall, sum(r.summary.wall_seconds for r in results),
-                         statistics.median(rss), max(rss), got == reference))
-    print(f"16-run sweep (demo-avoid x proximity_bps {SWEEP['actor.proximity_bps']} x cooldown_bars "
-          f"{SWEEP['actor.cooldown_bars']}, no_signal baseline, no reports)")
-    print("| executor | workers | wall s | runs/min | node run s (sum) | peak RSS MB per worker (median / max) | "
-          "same summaries |")
+            rows.append(
+                (
+                    name,
+                    workers,
+                    wall,
+                    sum(r.summary.wall_seconds for r in results),
+                    statistics.median(rss),
+                    max(rss),
+                    got == reference,
+                )
+            )
+    print(
+        f"16-run sweep (demo-avoid x proximity_bps {SWEEP['actor.proximity_bps']} x cooldown_bars "
+        f"{SWEEP['actor.cooldown_bars']}, no_signal baseline, no reports)"
+    )
+    print(
+        "| executor | workers | wall s | runs/min | node run s (sum) | peak RSS MB per worker (median / max) | "
+        "same summaries |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, w, wall, node_s, med, mx, same in rows:
-        print(f"| {name} | {w} | {wall:.1f} | {16 / wall * 60:.1f} | {node_s:.1f} | {med:.0f} / {mx:.0f} | "
-              f"{'yes' if same else 'NO'} |")
+        print(
+            f"| {name} | {w} | {wall:.1f} | {16 / wall * 60:.1f} | {node_s:.1f} | {med:.0f} / {mx:.0f} | "
+            f"{'yes' if same else 'NO'} |"
+        )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,9 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
-                                 help="Print the liq-signals version and exit."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the liq-signals version and exit."
+    ),
 ) -> None:
     """Estimated liquidation levels, proximity signals, backtests and heatmap reports for Binance USD-M perpetuals."""
 

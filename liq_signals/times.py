@@ -37,7 +37,9 @@ def to_timestamp(t, what: str = "time") -> pd.Timestamp:
     try:
         ts = pd.Timestamp(t)
     except (ValueError, TypeError, OverflowError):
-        raise LiqSignalsError(f"{what}: not a time: {t!r} (use ISO 8601 UTC, e.g. 2023-12-01 or 2023-12-01T12:00)") from None
+        raise LiqSignalsError(
+            f"{what}: not a time: {t!r} (use ISO 8601 UTC, e.g. 2023-12-01 or 2023-12-01T12:00)"
+        ) from None
     if ts is pd.NaT:
         raise LiqSignalsError(f"{what}: not a time: {t!r}")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -24,8 +24,11 @@ def running_server(db: Path, timeout_s: float = 60.0):
     """Start ``python -m liq_signals.cli serve --db db`` and yield its base URL once /health answers; the
     process is terminated (then killed) on exit, whatever happened."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(db), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         t0 = time.monotonic()

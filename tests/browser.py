@@ -52,9 +52,9 @@ def decode_png(data: bytes) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat, width = 8, [], None
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
             assert depth == 8 and interlace == 0, "only 8-bit non-interlaced PNGs"
@@ -76,7 +76,7 @@ def decode_png(data: bytes) -> np.ndarray:
         elif f == 1:  # Sub: running sum per channel
             cur = line.copy()
             for x in range(channels, stride, channels):
-                cur[x:x + channels] = (cur[x:x + channels] + cur[x - channels:x]) & 0xFF
+                cur[x : x + channels] = (cur[x : x + channels] + cur[x - channels : x]) & 0xFF
         elif f == 2:  # Up
             cur = (line + prev) & 0xFF
         elif f == 3:  # Average

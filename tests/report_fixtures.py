@@ -23,13 +23,52 @@ TIER_WEIGHTS = (0.15, 0.3, 0.25, 0.2, 0.1)
 MMR = 0.004
 BUCKET = 50.0  # USDT
 
-FILLS_COLUMNS = ["client_order_id", "trader_id", "strategy_id", "instrument_id", "venue_order_id", "account_id",
-                 "trade_id", "position_id", "order_side", "order_type", "last_qty", "last_px", "currency",
-                 "commission", "liquidity_side", "event_id", "ts_event", "ts_init", "info", "reconciliation"]
-POSITIONS_COLUMNS = ["position_id", "trader_id", "strategy_id", "instrument_id", "account_id", "opening_order_id",
-                     "closing_order_id", "entry", "side", "quantity", "peak_qty", "ts_init", "ts_opened", "ts_last",
-                     "ts_closed", "duration_ns", "avg_px_open", "avg_px_close", "commissions", "realized_return",
-                     "realized_pnl", "is_snapshot"]
+FILLS_COLUMNS = [
+    "client_order_id",
+    "trader_id",
+    "strategy_id",
+    "instrument_id",
+    "venue_order_id",
+    "account_id",
+    "trade_id",
+    "position_id",
+    "order_side",
+    "order_type",
+    "last_qty",
+    "last_px",
+    "currency",
+    "commission",
+    "liquidity_side",
+    "event_id",
+    "ts_event",
+    "ts_init",
+    "info",
+    "reconciliation",
+]
+POSITIONS_COLUMNS = [
+    "position_id",
+    "trader_id",
+    "strategy_id",
+    "instrument_id",
+    "account_id",
+    "opening_order_id",
+    "closing_order_id",
+    "entry",
+    "side",
+    "quantity",
+    "peak_qty",
+    "ts_init",
+    "ts_opened",
+    "ts_last",
+    "ts_closed",
+    "duration_ns",
+    "avg_px_open",
+    "avg_px_close",
+    "commissions",
+    "realized_return",
+    "realized_pnl",
+    "is_snapshot",
+]
 
 
 def real_bars(n: int | None = None) -> pd.DataFrame:
@@ -37,15 +76,24 @@ def real_bars(n: int | None = None) -> pd.DataFrame:
     raw = pd.read_csv(BARS_CSV)
     if n is not None:
         raw = raw.iloc[:n]
-    return pd.DataFrame({
-        "ts": pd.to_datetime(raw["open_time"], unit="ms"),
-        "open": raw["open"].astype(float), "high": raw["high"].astype(float),
-        "low": raw["low"].astype(float), "close": raw["close"].astype(float), "volume": raw["volume"].astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "ts": pd.to_datetime(raw["open_time"], unit="ms"),
+            "open": raw["open"].astype(float),
+            "high": raw["high"].astype(float),
+            "low": raw["low"].astype(float),
+            "close": raw["close"].astype(float),
+            "volume": raw["volume"].astype(float),
+        }
+    )
 
 
-def synth_heatmap(bars: pd.DataFrame, every: int = 4, share: float = 0.05, models: tuple[str, ...] = ("demo",),
-                  ) -> pd.DataFrame:
+def synth_heatmap(
+    bars: pd.DataFrame,
+    every: int = 4,
+    share: float = 0.05,
+    models: tuple[str, ...] = ("demo",),
+) -> pd.DataFrame:
     """Long-format heatmap rows (time, side, tier, price_low, price_high, notional_usd[, model]), one
     snapshot every ``every`` bars; each model scales leverage differently so the maps differ."""
     frames = []
@@ -71,8 +119,9 @@ def synth_heatmap(bars: pd.DataFrame, every: int = 4, share: float = 0.05, model
             if i % every == every - 1:
                 s, t, lp, n = map(np.asarray, (side_l, tier_l, lp_l, n_l))
                 b = np.floor(lp / BUCKET) * BUCKET
-                df = pd.DataFrame({"side": np.where(s > 0, "long", "short"), "tier": t, "price_low": b,
-                                   "notional_usd": n})
+                df = pd.DataFrame(
+                    {"side": np.where(s > 0, "long", "short"), "tier": t, "price_low": b, "notional_usd": n}
+                )
                 df = df.groupby(["side", "tier", "price_low"], as_index=False)["notional_usd"].sum()
                 df["price_high"] = df["price_low"] + BUCKET
                 df["time"] = bars["ts"].iat[i] + pd.Timedelta(minutes=15)
@@ -90,23 +139,47 @@ def synth_events(bars: pd.DataFrame, heatmap: pd.DataFrame, n: int = 12) -> pd.D
     last = heatmap["time"].max()
     snaps = sorted(heatmap["time"].unique())
     out = []
-    for t in snaps[5::max(1, len(snaps) // n)]:
-        snap = heatmap[heatmap["time"] == t].groupby(["side", "price_low", "price_high"], as_index=False)["notional_usd"].sum()
+    for t in snaps[5 :: max(1, len(snaps) // n)]:
+        snap = (
+            heatmap[heatmap["time"] == t]
+            .groupby(["side", "price_low", "price_high"], as_index=False)["notional_usd"]
+            .sum()
+        )
         px = bars.loc[bars["ts"] < t, "close"].iloc[-1]
         for side in ("long", "short"):
             s = snap[snap["side"] == side]
             near = s.iloc[(np.abs(s["price_low"] - px)).argsort()[:1]]
             for _, r in near.iterrows():
                 dist = abs((r["price_high"] if side == "long" else r["price_low"]) / px - 1) * 1e4
-                out.append(dict(ts=pd.Timestamp(t).tz_localize("UTC").isoformat(), side=side, price_low=r["price_low"],
-                                price_high=r["price_high"], notional_usd=r["notional_usd"], distance_bps=dist,
-                                model="demo", event="entered"))
+                out.append(
+                    dict(
+                        ts=pd.Timestamp(t).tz_localize("UTC").isoformat(),
+                        side=side,
+                        price_low=r["price_low"],
+                        price_high=r["price_high"],
+                        notional_usd=r["notional_usd"],
+                        distance_bps=dist,
+                        model="demo",
+                        event="entered",
+                    )
+                )
                 later = bars[(bars["ts"] > t) & (bars["ts"] < last)]
-                hit = later[later["low"] <= r["price_low"]] if side == "long" else later[later["high"] >= r["price_high"]]
+                hit = (
+                    later[later["low"] <= r["price_low"]] if side == "long" else later[later["high"] >= r["price_high"]]
+                )
                 ev_t = hit["ts"].iloc[0] if len(hit) else later["ts"].iloc[min(8, len(later) - 1)]
-                out.append(dict(ts=pd.Timestamp(ev_t).tz_localize("UTC").isoformat(), side=side,
-                                price_low=r["price_low"], price_high=r["price_high"], notional_usd=r["notional_usd"],
-                                distance_bps=0.0, model="demo", event="swept" if len(hit) else "left"))
+                out.append(
+                    dict(
+                        ts=pd.Timestamp(ev_t).tz_localize("UTC").isoformat(),
+                        side=side,
+                        price_low=r["price_low"],
+                        price_high=r["price_high"],
+                        notional_usd=r["notional_usd"],
+                        distance_bps=0.0,
+                        model="demo",
+                        event="swept" if len(hit) else "left",
+                    )
+                )
     return pd.DataFrame(out)
 
 
@@ -114,15 +187,33 @@ def _dt(ts) -> str:
     return str(pd.Timestamp(ts).tz_localize("UTC"))
 
 
-def synth_trades(bars: pd.DataFrame, start_balance: float = 10_000.0, qty: float = 0.1, fee_rate: float = 0.0004,
-                 hold: int = 12, gap: int = 40):
+def synth_trades(
+    bars: pd.DataFrame,
+    start_balance: float = 10_000.0,
+    qty: float = 0.1,
+    fee_rate: float = 0.0004,
+    hold: int = 12,
+    gap: int = 40,
+):
     """Round trips (alternating long/short) at bar closes -> (fills, positions, orders, account) frames in
     Nautilus report layouts, plus the list of (open_i, close_i, side)."""
     fills, positions, orders, account = [], [], [], []
     balance = start_balance
-    account.append(dict(ts=_dt(bars["ts"].iat[0]), total=f"{balance:.8f}", locked="0", free=f"{balance:.8f}",
-                        currency="USDT", account_id="BINANCE-001", account_type="MARGIN", base_currency="",
-                        margins="[]", reported=True, info="{}"))
+    account.append(
+        dict(
+            ts=_dt(bars["ts"].iat[0]),
+            total=f"{balance:.8f}",
+            locked="0",
+            free=f"{balance:.8f}",
+            currency="USDT",
+            account_id="BINANCE-001",
+            account_type="MARGIN",
+            base_currency="",
+            margins="[]",
+            reported=True,
+            info="{}",
+        )
+    )
     trips = []
     k = 0
     for i0 in range(10, len(bars) - hold - 1, gap):
@@ -134,40 +225,117 @@ def synth_trades(bars: pd.DataFrame, start_balance: float = 10_000.0, qty: float
         o0, o1 = f"O-{k:04d}-1", f"O-{k:04d}-2"
         f0, f1 = qty * px0 * fee_rate, qty * px1 * fee_rate
         pid = f"BTCUSDT-PERP.BINANCE-S-000-{k:04d}"
-        for oid, side, px, fee, t in ((o0, "BUY" if long else "SELL", px0, f0, t0),
-                                      (o1, "SELL" if long else "BUY", px1, f1, t1)):
-            fills.append(dict(client_order_id=oid, trader_id="BACKTESTER-001", strategy_id="S-000",
-                              instrument_id="BTCUSDT-PERP.BINANCE", venue_order_id=f"V-{oid}", account_id="BINANCE-001",
-                              trade_id=f"T-{oid}", position_id=pid, order_side=side, order_type="MARKET",
-                              last_qty=f"{qty:.3f}", last_px=px, currency="USDT", commission=f"{fee:.8f} USDT",
-                              liquidity_side="TAKER", event_id=f"e-{oid}", ts_event=_dt(t), ts_init=_dt(t), info="{}",
-                              reconciliation=False))
-            orders.append(dict(client_order_id=oid, side=side, is_reduce_only=oid == o1, status="FILLED",
-                               avg_px=px, filled_qty=qty))
+        for oid, side, px, fee, t in (
+            (o0, "BUY" if long else "SELL", px0, f0, t0),
+            (o1, "SELL" if long else "BUY", px1, f1, t1),
+        ):
+            fills.append(
+                dict(
+                    client_order_id=oid,
+                    trader_id="BACKTESTER-001",
+                    strategy_id="S-000",
+                    instrument_id="BTCUSDT-PERP.BINANCE",
+                    venue_order_id=f"V-{oid}",
+                    account_id="BINANCE-001",
+                    trade_id=f"T-{oid}",
+                    position_id=pid,
+                    order_side=side,
+                    order_type="MARKET",
+                    last_qty=f"{qty:.3f}",
+                    last_px=px,
+                    currency="USDT",
+                    commission=f"{fee:.8f} USDT",
+                    liquidity_side="TAKER",
+                    event_id=f"e-{oid}",
+                    ts_event=_dt(t),
+                    ts_init=_dt(t),
+                    info="{}",
+                    reconciliation=False,
+                )
+            )
+            orders.append(
+                dict(
+                    client_order_id=oid, side=side, is_reduce_only=oid == o1, status="FILLED", avg_px=px, filled_qty=qty
+                )
+            )
         pnl = (px1 - px0) * qty * (1 if long else -1) - f0 - f1
         balance += pnl
-        positions.append(dict(position_id=pid, trader_id="BACKTESTER-001", strategy_id="S-000",
-                              instrument_id="BTCUSDT-PERP.BINANCE", account_id="BINANCE-001", opening_order_id=o0,
-                              closing_order_id=o1, entry="BUY" if long else "SELL", side="FLAT", quantity="0.000",
-                              peak_qty=f"{qty:.3f}", ts_init=0, ts_opened=_dt(t0), ts_last=0, ts_closed=_dt(t1),
-                              duration_ns=int((t1 - t0).value), avg_px_open=px0, avg_px_close=px1,
-                              commissions=f"['{f0 + f1:.8f} USDT']", realized_return=0.0,
-                              realized_pnl=f"{pnl:.8f} USDT", is_snapshot=False))
-        account.append(dict(ts=_dt(t0), total=f"{balance - pnl - f0:.8f}", locked="0", free="0",
-                            currency="USDT", account_id="BINANCE-001", account_type="MARGIN", base_currency="",
-                            margins="[]", reported=False, info="{}"))  # after the entry fee
-        account.append(dict(ts=_dt(t1), total=f"{balance:.8f}", locked="0", free="0", currency="USDT",
-                            account_id="BINANCE-001", account_type="MARGIN", base_currency="", margins="[]",
-                            reported=False, info="{}"))
+        positions.append(
+            dict(
+                position_id=pid,
+                trader_id="BACKTESTER-001",
+                strategy_id="S-000",
+                instrument_id="BTCUSDT-PERP.BINANCE",
+                account_id="BINANCE-001",
+                opening_order_id=o0,
+                closing_order_id=o1,
+                entry="BUY" if long else "SELL",
+                side="FLAT",
+                quantity="0.000",
+                peak_qty=f"{qty:.3f}",
+                ts_init=0,
+                ts_opened=_dt(t0),
+                ts_last=0,
+                ts_closed=_dt(t1),
+                duration_ns=int((t1 - t0).value),
+                avg_px_open=px0,
+                avg_px_close=px1,
+                commissions=f"['{f0 + f1:.8f} USDT']",
+                realized_return=0.0,
+                realized_pnl=f"{pnl:.8f} USDT",
+                is_snapshot=False,
+            )
+        )
+        account.append(
+            dict(
+                ts=_dt(t0),
+                total=f"{balance - pnl - f0:.8f}",
+                locked="0",
+                free="0",
+                currency="USDT",
+                account_id="BINANCE-001",
+                account_type="MARGIN",
+                base_currency="",
+                margins="[]",
+                reported=False,
+                info="{}",
+            )
+        )  # after the entry fee
+        account.append(
+            dict(
+                ts=_dt(t1),
+                total=f"{balance:.8f}",
+                locked="0",
+                free="0",
+                currency="USDT",
+                account_id="BINANCE-001",
+                account_type="MARGIN",
+                base_currency="",
+                margins="[]",
+                reported=False,
+                info="{}",
+            )
+        )
         k += 1
     acc = pd.DataFrame(account).set_index("ts")
     acc.index.name = None
-    return (pd.DataFrame(fills)[FILLS_COLUMNS], pd.DataFrame(positions)[POSITIONS_COLUMNS], pd.DataFrame(orders),
-            acc, trips, balance)
+    return (
+        pd.DataFrame(fills)[FILLS_COLUMNS],
+        pd.DataFrame(positions)[POSITIONS_COLUMNS],
+        pd.DataFrame(orders),
+        acc,
+        trips,
+        balance,
+    )
 
 
-def build_run_dir(root: Path, n_bars: int | None = 700, models: tuple[str, ...] = ("demo",), every: int = 4,
-                  with_strategy: bool = True) -> Path:
+def build_run_dir(
+    root: Path,
+    n_bars: int | None = 700,
+    models: tuple[str, ...] = ("demo",),
+    every: int = 4,
+    with_strategy: bool = True,
+) -> Path:
     """Write a complete run directory under ``root`` and return it."""
     bars = real_bars(n_bars)
     run = Path(root) / "run-test"
@@ -185,19 +353,35 @@ def build_run_dir(root: Path, n_bars: int | None = 700, models: tuple[str, ...] 
         orders.to_csv(run / "orders.csv", index=False)
         account.to_csv(run / "account.csv")
         pnl_total = end_balance - 10_000.0
-        stats = {"pnls": {"USDT": {"PnL (total)": pnl_total, "Win Rate": 0.5}},
-                 "returns": {"Sharpe Ratio (252 days)": 1.2, "Profit Factor": 1.1}, "general": {"Long Ratio": 0.5}}
+        stats = {
+            "pnls": {"USDT": {"PnL (total)": pnl_total, "Win Rate": 0.5}},
+            "returns": {"Sharpe Ratio (252 days)": 1.2, "Profit Factor": 1.1},
+            "general": {"Long Ratio": 0.5},
+        }
         (run / "stats.json").write_text(json.dumps(stats))
     # run_config.json / summary.json through the run-directory contract the harness writes with
     record = RunConfigRecord(
-        run_id="run-test", model=models[0], settings={"instrument": "BTCUSDT-PERP.BINANCE"},
+        run_id="run-test",
+        model=models[0],
+        settings={"instrument": "BTCUSDT-PERP.BINANCE"},
         engine={"bucket_width": BUCKET, "leverage_mix": dict(zip(map(str, TIERS), TIER_WEIGHTS))},
         brackets={"snapshot": "binance-usdm-2021-03-18", "effective_from": "2021-03-18"},
         data_sources={"catalog": "liq_signals/sample_data/btcusdt-2023-11 (Binance USD-M 15m klines)"},
     )
     (run / "run_config.json").write_text(json.dumps(record.to_dict()))
-    summary = Summary(run_id="run-test", instrument="BTCUSDT-PERP.BINANCE", start=str(bars["ts"].iat[0]),
-                      end=str(bars["ts"].iat[-1]), bars=len(bars), signals_published=24, orders=13,
-                      orders_rejected=1, orders_denied=2, fills=10, pnl_total=pnl_total, wall_seconds=1.5)
+    summary = Summary(
+        run_id="run-test",
+        instrument="BTCUSDT-PERP.BINANCE",
+        start=str(bars["ts"].iat[0]),
+        end=str(bars["ts"].iat[-1]),
+        bars=len(bars),
+        signals_published=24,
+        orders=13,
+        orders_rejected=1,
+        orders_denied=2,
+        fills=10,
+        pnl_total=pnl_total,
+        wall_seconds=1.5,
+    )
     (run / "summary.json").write_text(json.dumps(summary.to_dict()))
     return run

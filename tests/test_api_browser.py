@@ -42,8 +42,10 @@ def test_page_draws_switches_and_stays_local(sample_db):
         f = figures(driver)
         assert f["heat_cells"] > 1000 and f["candles"] > 100 and f["bar_total"] > 0 and f["curves"] == 2
         assert f["rows"] == 10 and "model a" in f["title"]
-        hours = (time.mktime(time.strptime(f["heat_x"][1][:16], "%Y-%m-%dT%H:%M"))
-                 - time.mktime(time.strptime(f["heat_x"][0][:16], "%Y-%m-%dT%H:%M"))) / 3600
+        hours = (
+            time.mktime(time.strptime(f["heat_x"][1][:16], "%Y-%m-%dT%H:%M"))
+            - time.mktime(time.strptime(f["heat_x"][0][:16], "%Y-%m-%dT%H:%M"))
+        ) / 3600
         assert 160 <= hours <= 168  # the default 7d view
         stats = image_stats(shot(driver))
         assert stats["colours"] > 200 and stats["std"] > 10  # a picture, not a blank page
@@ -51,12 +53,15 @@ def test_page_draws_switches_and_stays_local(sample_db):
         driver.find_element("id", "range-3d").click()
         wait_ready(driver)
         f3 = figures(driver)
-        hours = (time.mktime(time.strptime(f3["heat_x"][1][:16], "%Y-%m-%dT%H:%M"))
-                 - time.mktime(time.strptime(f3["heat_x"][0][:16], "%Y-%m-%dT%H:%M"))) / 3600
+        hours = (
+            time.mktime(time.strptime(f3["heat_x"][1][:16], "%Y-%m-%dT%H:%M"))
+            - time.mktime(time.strptime(f3["heat_x"][0][:16], "%Y-%m-%dT%H:%M"))
+        ) / 3600
         assert 66 <= hours <= 72 and f3["heat_cells"] > 500
 
-        driver.execute_script("const s = document.getElementById('model'); s.value = 'ensemble';"
-                              "s.dispatchEvent(new Event('change'));")
+        driver.execute_script(
+            "const s = document.getElementById('model'); s.value = 'ensemble';s.dispatchEvent(new Event('change'));"
+        )
         wait_ready(driver)
         fe = figures(driver)
         assert "model ensemble" in fe["title"] and fe["heat_cells"] > 500 and fe["bar_total"] > 0
@@ -66,20 +71,24 @@ def test_page_draws_switches_and_stays_local(sample_db):
         ft = figures(driver)
         assert "10/25/50/100x" in ft["title"] and ft["bar_total"] < fe["bar_total"]
 
-        driver.execute_script("const s = document.getElementById('symbol'); s.value = 'HYPEUSDT';"
-                              "s.dispatchEvent(new Event('change'));")
+        driver.execute_script(
+            "const s = document.getElementById('symbol'); s.value = 'HYPEUSDT';s.dispatchEvent(new Event('change'));"
+        )
         wait_ready(driver)
         fh = figures(driver)
         assert "HYPEUSDT" in fh["title"] and fh["heat_cells"] > 0
         # the HYPEUSDT recording (2025-10-25 17:49-18:35) lies in the view: one marker per recorded event
-        markers = driver.execute_script("return document.getElementById('heatmap').data"
-                                        ".filter(t => t.name === 'recorded liquidations').map(t => t.x.length)")
+        markers = driver.execute_script(
+            "return document.getElementById('heatmap').data"
+            ".filter(t => t.name === 'recorded liquidations').map(t => t.x.length)"
+        )
         assert len(markers) == 1 and markers[0] > 0
         assert f"{markers[0]} recorded liquidations" in driver.find_element("id", "status").text
 
         assert severe_logs(driver) == []
-        urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
-                                     ".concat([location.href])")
+        urls = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])"
+        )
         assert urls and all(u.startswith(base + "/") or u.startswith("data:") for u in urls), urls
 
 

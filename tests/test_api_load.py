@@ -13,13 +13,17 @@ from api_server import get, running_server
 pytestmark = pytest.mark.slow
 
 LEVEL_TIMES = [f"2023-12-{d:02d} {h:02d}:00" for d in (8, 9, 10) for h in (0, 6, 12, 18)]
-HEATMAPS = [dict(start="2023-12-05", end="2023-12-12", every="1h", model="a"),
-            dict(start="2023-12-05", end="2023-12-12", every="1h", model="a", tiers="50,100")]
+HEATMAPS = [
+    dict(start="2023-12-05", end="2023-12-12", every="1h", model="a"),
+    dict(start="2023-12-05", end="2023-12-12", every="1h", model="a", tiers="50,100"),
+]
 
 
 def test_twenty_clients_fifty_requests_each(sample_db):
     with running_server(sample_db) as base:
-        urls = [f"{base}/levels?" + urllib.parse.urlencode(dict(symbol="BTCUSDT", at=t, model="a")) for t in LEVEL_TIMES]
+        urls = [
+            f"{base}/levels?" + urllib.parse.urlencode(dict(symbol="BTCUSDT", at=t, model="a")) for t in LEVEL_TIMES
+        ]
         urls += [f"{base}/heatmap?" + urllib.parse.urlencode(dict(symbol="BTCUSDT", **h)) for h in HEATMAPS]
         answers: dict[str, str] = {}
         errors, count = [], [0]

@@ -48,12 +48,32 @@ def test_health_and_symbols(server):
     assert "liquidations" in syms["HYPEUSDT"]["kinds"]
 
 
-@pytest.mark.parametrize("symbol,at,model", [("BTCUSDT", "2023-12-11 02:00", "a"),
-                                             ("BTCUSDT", "2023-12-11 02:07", "b"),
-                                             ("HYPEUSDT", "2025-10-25 18:00", "ensemble")])
+@pytest.mark.parametrize(
+    "symbol,at,model",
+    [
+        ("BTCUSDT", "2023-12-11 02:00", "a"),
+        ("BTCUSDT", "2023-12-11 02:07", "b"),
+        ("HYPEUSDT", "2025-10-25 18:00", "ensemble"),
+    ],
+)
 def test_levels_equal_the_cli(server, sample_db, symbol, at, model):
-    want = json.loads(cli("levels", "--db", str(sample_db), "--symbol", symbol, "--at", at, "--model", model,
-                          "--top", "7", "--json", "--quiet"))
+    want = json.loads(
+        cli(
+            "levels",
+            "--db",
+            str(sample_db),
+            "--symbol",
+            symbol,
+            "--at",
+            at,
+            "--model",
+            model,
+            "--top",
+            "7",
+            "--json",
+            "--quiet",
+        )
+    )
     status, got, _ = q(server, "/levels", symbol=symbol, at=at, model=model, top_k=7)
     assert status == 200
     for k, v in want.items():
@@ -78,8 +98,21 @@ def test_second_later_query_is_served_warm_and_equals_the_cli(server, sample_db)
     q(server, "/levels", symbol="BTCUSDT", at="2023-12-05 00:00", model="c")
     status, got, headers = q(server, "/levels", symbol="BTCUSDT", at="2023-12-06 13:00", model="c")
     assert status == 200 and headers.get("x-engine") == "warm"
-    want = json.loads(cli("levels", "--db", str(sample_db), "--symbol", "BTCUSDT", "--at", "2023-12-06 13:00",
-                          "--model", "c", "--json", "--quiet"))
+    want = json.loads(
+        cli(
+            "levels",
+            "--db",
+            str(sample_db),
+            "--symbol",
+            "BTCUSDT",
+            "--at",
+            "2023-12-06 13:00",
+            "--model",
+            "c",
+            "--json",
+            "--quiet",
+        )
+    )
     assert {k: got[k] for k in want} == want
     _, again, headers = q(server, "/levels", symbol="BTCUSDT", at="2023-12-06 13:00", model="c")
     assert headers.get("x-engine") == "cache" and again == got
@@ -87,20 +120,50 @@ def test_second_later_query_is_served_warm_and_equals_the_cli(server, sample_db)
 
 def test_heatmap_cells_equal_the_cli_table(server, sample_db, tmp_path):
     out = tmp_path / "heat.parquet"
-    cli("heatmap", "--db", str(sample_db), "--symbol", "BTCUSDT", "--start", "2023-12-10", "--end", "2023-12-11 06:00",
-        "--every", "2h", "--model", "b", "--out", str(out), "--quiet")
+    cli(
+        "heatmap",
+        "--db",
+        str(sample_db),
+        "--symbol",
+        "BTCUSDT",
+        "--start",
+        "2023-12-10",
+        "--end",
+        "2023-12-11 06:00",
+        "--every",
+        "2h",
+        "--model",
+        "b",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     table = pd.read_parquet(out)
     for tier in (5, 100):
-        status, hm, _ = q(server, "/heatmap", symbol="BTCUSDT", start="2023-12-10", end="2023-12-11 06:00",
-                          every="2h", model="b", tiers=str(tier))
+        status, hm, _ = q(
+            server,
+            "/heatmap",
+            symbol="BTCUSDT",
+            start="2023-12-10",
+            end="2023-12-11 06:00",
+            every="2h",
+            model="b",
+            tiers=str(tier),
+        )
         assert status == 200 and hm["tiers"] == [tier]
         times = pd.to_datetime(hm["times"])
         edges = np.array(hm["edges"])
         assert len(times) == 16  # 2023-12-10 00:00 .. 2023-12-11 06:00 every 2 h
         for side in ("long", "short"):
             cells = hm[side]
-            got = pd.DataFrame({"time": times[cells["t"]], "price_low": edges[cells["b"]],
-                                "price_high": edges[np.array(cells["b"]) + 1], "notional_usd": cells["v"]})
+            got = pd.DataFrame(
+                {
+                    "time": times[cells["t"]],
+                    "price_low": edges[cells["b"]],
+                    "price_high": edges[np.array(cells["b"]) + 1],
+                    "notional_usd": cells["v"],
+                }
+            )
             want = table[(table["side"] == side) & (table["tier"] == tier)][list(got.columns)]
             got = got.sort_values(["time", "price_low"], ignore_index=True)
             want = want.sort_values(["time", "price_low"], ignore_index=True)
@@ -111,14 +174,41 @@ def test_heatmap_cells_equal_the_cli_table(server, sample_db, tmp_path):
 
 
 def test_compare_models_equals_the_cli_table(server, sample_db, tmp_path):
-    printed = cli("compare-models", "--db", str(sample_db), "--symbol", "BTCUSDT", "--start", "2023-12-10",
-                  "--end", "2023-12-11", "--every", "3h", "--out", str(tmp_path / "c.html"), "--quiet")
+    printed = cli(
+        "compare-models",
+        "--db",
+        str(sample_db),
+        "--symbol",
+        "BTCUSDT",
+        "--start",
+        "2023-12-10",
+        "--end",
+        "2023-12-11",
+        "--every",
+        "3h",
+        "--out",
+        str(tmp_path / "c.html"),
+        "--quiet",
+    )
     assert printed == ""  # --quiet prints nothing; run again without it to read the agreement table
-    printed = cli("compare-models", "--db", str(sample_db), "--symbol", "BTCUSDT", "--start", "2023-12-10",
-                  "--end", "2023-12-11", "--every", "3h", "--out", str(tmp_path / "c.html"))
+    printed = cli(
+        "compare-models",
+        "--db",
+        str(sample_db),
+        "--symbol",
+        "BTCUSDT",
+        "--start",
+        "2023-12-10",
+        "--end",
+        "2023-12-11",
+        "--every",
+        "3h",
+        "--out",
+        str(tmp_path / "c.html"),
+    )
     lines = printed.splitlines()
     head = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["a", "b"])
-    rows = [ln.split() for ln in lines[head + 1:] if ln.strip()]
+    rows = [ln.split() for ln in lines[head + 1 :] if ln.strip()]
     status, got, _ = q(server, "/compare-models", symbol="BTCUSDT", start="2023-12-10", end="2023-12-11", every="3h")
     assert status == 200 and len(got["agreement"]) == len(rows) == 6
     for r, g in zip(rows, got["agreement"]):
@@ -134,8 +224,10 @@ def test_liquidations_are_the_recorded_events(server, sample_db):
     status, got, _ = q(server, "/liquidations", symbol="HYPEUSDT", start="2025-10-25", end="2025-10-26")
     assert status == 200 and got["recorded"] and got["coverage"]
     con = duckdb.connect(str(sample_db), read_only=True)
-    n, sells, usd = con.execute("SELECT count(*), count(*) FILTER (WHERE side = 'SELL'), sum(usd_value) "
-                                "FROM liquidations WHERE symbol = 'HYPEUSDT'").fetchone()
+    n, sells, usd = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE side = 'SELL'), sum(usd_value) "
+        "FROM liquidations WHERE symbol = 'HYPEUSDT'"
+    ).fetchone()
     con.close()
     ev = got["events"]
     assert len(ev["time"]) == n > 0
@@ -227,13 +319,24 @@ def test_serve_refuses_a_bad_database_or_a_busy_port_in_one_line(sample_db, tmp_
     bad = tmp_path / "not.duckdb"
     bad.write_text("not a database")
     for args in (["--db", str(tmp_path / "missing.duckdb")], ["--db", str(bad)]):
-        r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "serve", *args, "--port", "1"],
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "liq_signals.cli", "serve", *args, "--port", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(sample_db), "--port", str(port)],
-                           capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and r.stderr.strip() == f"error: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)"
+        r = subprocess.run(
+            [sys.executable, "-m", "liq_signals.cli", "serve", "--db", str(sample_db), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == f"error: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)"
+    )

@@ -26,10 +26,17 @@ def cold(db, symbol, model, t_ns, warmup_ns):
 
 
 def same(a, b) -> bool:
-    return (a.ts_ns == b.ts_ns and a.price == b.price and np.array_equal(a.edges, b.edges)
-            and np.array_equal(a.long_notional, b.long_notional) and np.array_equal(a.short_notional, b.short_notional)
-            and a.notes == b.notes and a.brackets == b.brackets and a.outside_grid == b.outside_grid
-            and a.initialized == b.initialized)
+    return (
+        a.ts_ns == b.ts_ns
+        and a.price == b.price
+        and np.array_equal(a.edges, b.edges)
+        and np.array_equal(a.long_notional, b.long_notional)
+        and np.array_equal(a.short_notional, b.short_notional)
+        and a.notes == b.notes
+        and a.brackets == b.brackets
+        and a.outside_grid == b.outside_grid
+        and a.initialized == b.initialized
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +102,16 @@ def test_concurrent_requests_get_the_cold_answers(svc, sample_db):
     assert not errors and len(done) == 36 and all(done)
 
 
-@pytest.mark.parametrize("lo,hi", [("2023-11-10", "2023-12-11"), ("2024-12-28 17:00", "2025-01-27 17:00"),
-                                   ("2023-12-01", "2025-01-27 16:00"), ("2025-01-27 17:52:59.999", "2025-01-27 17:53"),
-                                   ("2024-06-01", "2024-07-01")])
+@pytest.mark.parametrize(
+    "lo,hi",
+    [
+        ("2023-11-10", "2023-12-11"),
+        ("2024-12-28 17:00", "2025-01-27 17:00"),
+        ("2023-12-01", "2025-01-27 16:00"),
+        ("2025-01-27 17:52:59.999", "2025-01-27 17:53"),
+        ("2024-06-01", "2024-07-01"),
+    ],
+)
 def test_interval_choice_is_the_loaders(svc, sample_db, lo, hi):
     from liq_signals.errors import LiqSignalsError
 

@@ -49,8 +49,11 @@ def _by_hand(r) -> dict:
     """PnL, max drawdown and trades recomputed from the run's own account.csv / positions.csv."""
     total = pd.read_csv(r.run_dir / "account.csv")["total"].astype(float)
     peak = pd.concat([pd.Series([100_000.0]), total]).cummax().iloc[1:].to_numpy()
-    return {"pnl_total": total.iloc[-1] - 100_000.0, "max_drawdown_usdt": float((peak - total.to_numpy()).max()),
-            "trades": len(pd.read_csv(r.run_dir / "positions.csv"))}
+    return {
+        "pnl_total": total.iloc[-1] - 100_000.0,
+        "max_drawdown_usdt": float((peak - total.to_numpy()).max()),
+        "trades": len(pd.read_csv(r.run_dir / "positions.csv")),
+    }
 
 
 def test_no_signal_baseline_difference_is_the_two_runs_subtracted(workdir):
@@ -81,10 +84,13 @@ def test_buy_and_hold_baseline_holds_the_trade_size_all_along(workdir):
     assert r.summary.vs_baseline["pnl_total"] == pytest.approx(r.summary.pnl_total - b["pnl_total"], abs=1e-6)
 
 
-@pytest.mark.parametrize("body, needle", [
-    ('baseline = "nope"\n' + CONFIG, "baseline must be one of"),
-    ('baseline = "no_signal"\n' + CONFIG.split("[strategy]")[0], "needs a [strategy]"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ('baseline = "nope"\n' + CONFIG, "baseline must be one of"),
+        ('baseline = "no_signal"\n' + CONFIG.split("[strategy]")[0], "needs a [strategy]"),
+    ],
+)
 def test_bad_baselines_are_one_line(tmp_path, body, needle):
     (tmp_path / "c.toml").write_text(body)
     with pytest.raises(ConfigError) as exc:
@@ -97,10 +103,14 @@ def test_no_signal_needs_a_use_signals_field(tmp_path, monkeypatch):
         "from decimal import Decimal\nfrom nautilus_trader.config import StrategyConfig\n"
         "from nautilus_trader.trading.strategy import Strategy\n"
         "class C(StrategyConfig, frozen=True):\n    trade_size: Decimal\n"
-        "class S(Strategy):\n    pass\n")
+        "class S(Strategy):\n    pass\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    body = 'baseline = "no_signal"\n' + CONFIG.split("[strategy]")[0] + (
-        '[strategy]\nstrategy_path = "nosw:S"\nconfig_path = "nosw:C"\n[strategy.config]\ntrade_size = "0.5"\n')
+    body = (
+        'baseline = "no_signal"\n'
+        + CONFIG.split("[strategy]")[0]
+        + ('[strategy]\nstrategy_path = "nosw:S"\nconfig_path = "nosw:C"\n[strategy.config]\ntrade_size = "0.5"\n')
+    )
     (tmp_path / "c.toml").write_text(body)
     with pytest.raises(ConfigError, match="use_signals") as exc:
         load_runs(tmp_path / "c.toml")

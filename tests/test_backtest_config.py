@@ -41,14 +41,17 @@ def test_a_valid_config_loads(tmp_path):
     assert [s.id for s in specs] == ["c"]
 
 
-@pytest.mark.parametrize("body, field, known", [
-    (AVOID + "fast_ema = 12\n", "fast_ema", "fast_ema_period"),
-    (MAGNET + "max_hold_bar = 3\n", "max_hold_bar", "max_hold_bars"),
-    ("[actor]\nproximity = 50\n", "proximity", "proximity_bps"),
-    ("[actor.engine]\nbucket_widht = 50.0\n", "bucket_widht", "bucket_width"),
-    ("[venue]\nstarting_balanse = \"1 USDT\"\n", "starting_balanse", "starting_balance"),
-    ("[flush_check]\ntime = \"2023-12-11T02:00:00Z\"\nbar = 2\n", "bar", "bars"),
-])
+@pytest.mark.parametrize(
+    "body, field, known",
+    [
+        (AVOID + "fast_ema = 12\n", "fast_ema", "fast_ema_period"),
+        (MAGNET + "max_hold_bar = 3\n", "max_hold_bar", "max_hold_bars"),
+        ("[actor]\nproximity = 50\n", "proximity", "proximity_bps"),
+        ("[actor.engine]\nbucket_widht = 50.0\n", "bucket_widht", "bucket_width"),
+        ('[venue]\nstarting_balanse = "1 USDT"\n', "starting_balanse", "starting_balance"),
+        ('[flush_check]\ntime = "2023-12-11T02:00:00Z"\nbar = 2\n', "bar", "bars"),
+    ],
+)
 def test_unknown_fields_of_every_table_are_refused(tmp_path, body, field, known):
     msg = _error(tmp_path, body)
     assert repr(field) in msg and known in msg
@@ -72,20 +75,23 @@ def test_a_valid_sweep_expands(tmp_path):
     assert len({s.id for s in specs}) == 3
 
 
-@pytest.mark.parametrize("body, needle", [
-    ("[actor]\nwarmup_bars = 96.5\n", "warmup_bars"),
-    ("[venue]\nstarting_balance = 100000\n", "starting_balance"),
-    ("[venue]\nstarting_balance = \"100000\"\n", "starting_balance"),
-    ("[venue]\nleverage = \"five\"\n", "leverage"),
-    ("[venue]\noms_type = \"BOGUS\"\n", "NETTING"),
-    ("[venue]\nfunding = \"yes\"\n", "venue.funding"),
-    (AVOID + "fast_ema_period = \"twelve\"\n", "fast_ema_period"),
-    ("[flush_check]\ntime = \"2023-12-11T02:00:00Z\"\nbars = 1.5\n", "flush_check.bars"),
-    ("[actor]\nengine = 3\n", "actor.engine"),
-    ("[actor.engine]\nbucket_width = \"wide\"\n", "actor.engine.bucket_width"),
-    (AVOID + "oms_type = \"BOGUS\"\n", "strategy.oms_type"),
-    ('[strategy]\nkind = "avoidx"\ntrade_size = "1"\n', "strategy.kind"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ("[actor]\nwarmup_bars = 96.5\n", "warmup_bars"),
+        ("[venue]\nstarting_balance = 100000\n", "starting_balance"),
+        ('[venue]\nstarting_balance = "100000"\n', "starting_balance"),
+        ('[venue]\nleverage = "five"\n', "leverage"),
+        ('[venue]\noms_type = "BOGUS"\n', "NETTING"),
+        ('[venue]\nfunding = "yes"\n', "venue.funding"),
+        (AVOID + 'fast_ema_period = "twelve"\n', "fast_ema_period"),
+        ('[flush_check]\ntime = "2023-12-11T02:00:00Z"\nbars = 1.5\n', "flush_check.bars"),
+        ("[actor]\nengine = 3\n", "actor.engine"),
+        ('[actor.engine]\nbucket_width = "wide"\n', "actor.engine.bucket_width"),
+        (AVOID + 'oms_type = "BOGUS"\n', "strategy.oms_type"),
+        ('[strategy]\nkind = "avoidx"\ntrade_size = "1"\n', "strategy.kind"),
+    ],
+)
 def test_type_errors_are_one_line_naming_the_field(tmp_path, body, needle):
     assert needle in _error(tmp_path, body)
 
@@ -154,8 +160,9 @@ def test_cli_reports_config_errors_as_one_line_exit_2(tmp_path, capsys, monkeypa
     assert err.startswith("error:") and "fast_ema" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
     cfg = _write(tmp_path, '[sweep]\n"actor.proximity_bps" = [10, 20, 30]\n')
-    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(cfg), "--out", str(tmp_path / "out"),
-                                     "--max-runs", "2"])
+    monkeypatch.setattr(
+        "sys.argv", ["liq-signals", "backtest", str(cfg), "--out", str(tmp_path / "out"), "--max-runs", "2"]
+    )
     with pytest.raises(SystemExit) as exc:
         cli.main()
     assert exc.value.code == 2

@@ -16,13 +16,29 @@ STEP = pd.Timedelta("15min")
 
 def bars(closes, spread=0.0) -> pd.DataFrame:
     c = np.asarray(closes, float)
-    return pd.DataFrame({"ts": [T0 + STEP * (i + 1) for i in range(len(c))], "open": c, "high": c + spread,
-                         "low": c - spread, "close": c, "volume": 1.0})
+    return pd.DataFrame(
+        {
+            "ts": [T0 + STEP * (i + 1) for i in range(len(c))],
+            "open": c,
+            "high": c + spread,
+            "low": c - spread,
+            "close": c,
+            "volume": 1.0,
+        }
+    )
 
 
 def event(i, side, dist_bps, kind="entered"):
-    return {"ts": (T0 + STEP * (i + 1)).isoformat(), "side": side, "price_low": 0.0, "price_high": 0.0,
-            "notional_usd": 1e7, "distance_bps": dist_bps, "model": "a", "event": kind}
+    return {
+        "ts": (T0 + STEP * (i + 1)).isoformat(),
+        "side": side,
+        "price_low": 0.0,
+        "price_high": 0.0,
+        "notional_usd": 1e7,
+        "distance_bps": dist_bps,
+        "model": "a",
+        "event": kind,
+    }
 
 
 def result(study, kind, horizon, regime="all"):
@@ -82,8 +98,14 @@ def test_cascade_regime_is_the_most_volatile_trailing_range():
     assert cas[60:67].all() and not cas[:60].any() and not cas[67:].any()
 
 
-@pytest.mark.parametrize(("kw", "word"), [({"horizons": ("60",)}, "--horizons"), ({"controls": 0}, "--controls"),
-                                          ({"cascade_quantile": 1.0}, "--cascade-quantile")])
+@pytest.mark.parametrize(
+    ("kw", "word"),
+    [
+        ({"horizons": ("60",)}, "--horizons"),
+        ({"controls": 0}, "--controls"),
+        ({"cascade_quantile": 1.0}, "--cascade-quantile"),
+    ],
+)
 def test_bad_settings_name_the_option(kw, word):
     with pytest.raises(LiqSignalsError, match=word):
         EventStudyConfig(**kw)
@@ -98,8 +120,9 @@ def test_command_writes_the_study_and_refuses_a_folder_without_run_files(tmp_pat
     bars(closes).to_parquet(tmp_path / "bars.parquet")
     pd.DataFrame([event(9, "long", 50.0)]).to_csv(tmp_path / "proximity_events.csv", index=False)
     cmd = [sys.executable, "-m", "liq_signals.cli", "study-signals"]
-    r = subprocess.run([*cmd, str(tmp_path), "--horizons", "1h", "--controls", "2", "--json"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [*cmd, str(tmp_path), "--horizons", "1h", "--controls", "2", "--json"], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     study = json.loads(r.stdout)
     assert result(study, "entered", "1h")["touch"]["rate"] == 1.0

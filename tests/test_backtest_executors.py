@@ -28,8 +28,14 @@ def test_a_jobs_user_error_comes_back_as_one_line(executor):
         run_jobs(FN, [("1h",), ("60",)], executor=executor, workers=2)
 
 
-@pytest.mark.parametrize(("kw", "word"), [({"executor": "dask"}, "--executor"), ({"workers": 0}, "--workers"),
-                                          ({"executor": "process", "ray_address": "x:1"}, "--ray-address")])
+@pytest.mark.parametrize(
+    ("kw", "word"),
+    [
+        ({"executor": "dask"}, "--executor"),
+        ({"workers": 0}, "--workers"),
+        ({"executor": "process", "ray_address": "x:1"}, "--ray-address"),
+    ],
+)
 def test_bad_settings_are_named(kw, word):
     with pytest.raises(ConfigError, match=word):
         run_jobs(FN, JOBS, **kw)

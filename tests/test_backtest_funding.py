@@ -37,8 +37,11 @@ class OpenThenClose(Strategy):
         self.n += 1
         if self.n in (self.open_at, self.close_at):
             buy = (self.qty > 0) == (self.n == self.open_at)
-            order = self.order_factory.market(BAR_TYPE.instrument_id, OrderSide.BUY if buy else OrderSide.SELL,
-                                              self.instrument.make_qty(abs(self.qty)))
+            order = self.order_factory.market(
+                BAR_TYPE.instrument_id,
+                OrderSide.BUY if buy else OrderSide.SELL,
+                self.instrument.make_qty(abs(self.qty)),
+            )
             self.submit_order(order)
 
 
@@ -57,12 +60,21 @@ def run(qty: float, funding: list | None, bars_n: int = 60):
     instrument = binance_perpetual("BTCUSDT")
     engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True), run_analysis=False))
     modules = [FundingSettlementModule(FundingSettlementConfig(instrument_id=IID, funding=funding))] if funding else []
-    engine.add_venue(Venue("BINANCE"), oms_type=OmsType.NETTING, account_type=AccountType.MARGIN, base_currency=None,
-                     starting_balances=[Money(100_000, USDT)], default_leverage=Decimal(5), modules=modules)
+    engine.add_venue(
+        Venue("BINANCE"),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.MARGIN,
+        base_currency=None,
+        starting_balances=[Money(100_000, USDT)],
+        default_leverage=Decimal(5),
+        modules=modules,
+    )
     engine.add_instrument(instrument)
     price = np.full(bars_n, 40_000.0)
-    df = pd.DataFrame({"open": price, "high": price + 10, "low": price - 10, "close": price, "volume": 100.0},
-                      index=pd.to_datetime(T0 + MIN * np.arange(1, bars_n + 1), unit="ns", utc=True))
+    df = pd.DataFrame(
+        {"open": price, "high": price + 10, "low": price - 10, "close": price, "volume": 100.0},
+        index=pd.to_datetime(T0 + MIN * np.arange(1, bars_n + 1), unit="ns", utc=True),
+    )
     engine.add_data(BarDataWrangler(BAR_TYPE, instrument).process(df))
     engine.add_strategy(OpenThenClose(qty, 10, 40))
     engine.run()
@@ -75,8 +87,12 @@ def run(qty: float, funding: list | None, bars_n: int = 60):
 @pytest.mark.parametrize("qty", [0.5, -2.0])
 def test_position_held_across_funding_times_pays_size_x_mark_x_rate(qty):
     # funding at bars 5 (flat), 20 and 30 (open), 50 (flat again); the position is open from bar 10 to bar 40
-    funding = [[T0 + 5 * MIN, 0.0003, 39_000.0], [T0 + 20 * MIN, 0.0001, 40_500.0],
-               [T0 + 30 * MIN, -0.0002, float("nan")], [T0 + 50 * MIN, 0.001, 40_000.0]]
+    funding = [
+        [T0 + 5 * MIN, 0.0003, 39_000.0],
+        [T0 + 20 * MIN, 0.0001, 40_500.0],
+        [T0 + 30 * MIN, -0.0002, float("nan")],
+        [T0 + 50 * MIN, 0.001, 40_000.0],
+    ]
     # hand-computed: bar 20 at the row's mark 40,500; bar 30 has no recorded mark: the book mid (close 40,000)
     expected = -qty * 40_500.0 * 0.0001 - qty * 40_000.0 * -0.0002
     base, zero = run(qty, None)
@@ -96,6 +112,7 @@ def test_config_needs_exactly_one_funding_source():
 
 # --- the harness: every backtest run settles funding from its catalog ---------------------------------------
 
+
 @pytest.fixture(scope="module")
 def demo_pair(tmp_path_factory):
     """The demo avoid config's first run on the shipped sample, with and without funding settlement."""
@@ -109,8 +126,9 @@ def demo_pair(tmp_path_factory):
     prepare_catalog(d / "demo.duckdb", d / "catalog", note=lambda _m: None)
     spec = load_runs(DEFAULT_CONFIG)[0]
     spec = dataclasses.replace(spec, settings={**spec.settings, "catalog": str(d / "catalog")})
-    off = dataclasses.replace(spec, id="off", settings={**spec.settings, "venue": {**spec.settings["venue"],
-                                                                                   "funding": False}})
+    off = dataclasses.replace(
+        spec, id="off", settings={**spec.settings, "venue": {**spec.settings["venue"], "funding": False}}
+    )
     return run_one(spec, d / "out"), run_one(off, d / "out"), d / "catalog"
 
 

@@ -62,8 +62,14 @@ def test_summary_table_never_cuts_run_ids_or_paths():
 
     rid = "a-very-long-run-id-proximity_bps25-min_cluster_notional10000000-cooldown_bars4"
     path = Path("/some/quite/long/output/folder/that/does/not/fit/in/eighty/columns") / rid / "report.html"
-    result = RunResult(rid, path.parent, RD.Summary(run_id=rid, bars=2784, orders=120, orders_rejected=3,
-                                                   orders_denied=4, pnl_total=-1558.06, wall_seconds=1.7), path)
+    result = RunResult(
+        rid,
+        path.parent,
+        RD.Summary(
+            run_id=rid, bars=2784, orders=120, orders_rejected=3, orders_denied=4, pnl_total=-1558.06, wall_seconds=1.7
+        ),
+        path,
+    )
     for width in (80, 120):
         console = Console(width=width, record=True, color_system=None)
         print_summary("title", [result], console)

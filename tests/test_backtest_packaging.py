@@ -52,8 +52,12 @@ def test_installed_wheel_runs_the_demo_from_any_directory(tmp_path):
     assert (work / "catalog" / "data" / "bar").is_dir()
     assert (work / "data" / "liq_signals.duckdb").is_file()
     # the package imported is the installed one, and nothing was written inside it
-    site = run(str(venv / "bin" / "python"), "-c", "import liq_signals, pathlib; "
-               "print(pathlib.Path(liq_signals.__file__).parent)", cwd=work).stdout.strip()
+    site = run(
+        str(venv / "bin" / "python"),
+        "-c",
+        "import liq_signals, pathlib; print(pathlib.Path(liq_signals.__file__).parent)",
+        cwd=work,
+    ).stdout.strip()
     assert Path(site).is_relative_to(venv)
     assert not (Path(site) / "backtest" / "catalog").exists()
     assert not (Path(site).parent / "catalog").exists()

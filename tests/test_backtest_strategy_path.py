@@ -97,15 +97,15 @@ def test_unknown_config_field_names_it_and_the_known_ones(on_path):
 
 
 def test_a_module_that_does_not_import_is_one_line(on_path):
-    msg = _error(on_path, BY_PATH.replace("flip_strat_mod:FlipOnEnter\"", "no_such_mod_xyz:FlipOnEnter\""))
+    msg = _error(on_path, BY_PATH.replace('flip_strat_mod:FlipOnEnter"', 'no_such_mod_xyz:FlipOnEnter"'))
     assert "strategy.strategy_path" in msg and "no_such_mod_xyz" in msg and "PYTHONPATH" in msg
     msg = _error(on_path, BY_PATH.replace("flip_strat_mod:FlipOnEnterConfig", "flip_strat_mod:Nope"))
     assert "strategy.config_path" in msg and "'Nope'" in msg
 
 
 def test_kind_and_path_together_or_wrong_types_are_refused(on_path):
-    assert "not both" in _error(on_path, BY_PATH.replace("[strategy]\n", "[strategy]\nkind = \"avoid\"\n"))
-    assert "strategy.config.use_signals" in _error(on_path, BY_PATH + "use_signals = \"maybe\"\n")
+    assert "not both" in _error(on_path, BY_PATH.replace("[strategy]\n", '[strategy]\nkind = "avoid"\n'))
+    assert "strategy.config.use_signals" in _error(on_path, BY_PATH + 'use_signals = "maybe"\n')
     msg = _error(on_path, BY_PATH + '[sweep]\n"strategy.config.trade_sise" = [1, 2]\n')
     assert "trade_sise" in msg
 

@@ -55,8 +55,13 @@ def by_executor(workdir):
     got = {}
     for ex in ("serial", "process", "ray"):
         done = []
-        results = run_backtests(workdir / "sweep.toml", workdir / f"out-{ex}", executor=ex, workers=2,
-                                on_done=lambda i, r, done=done: done.append(i))
+        results = run_backtests(
+            workdir / "sweep.toml",
+            workdir / f"out-{ex}",
+            executor=ex,
+            workers=2,
+            on_done=lambda i, r, done=done: done.append(i),
+        )
         assert sorted(done) == [0, 1]
         got[ex] = results
     return got
@@ -73,16 +78,30 @@ def test_every_executor_gives_the_same_summaries(by_executor):
             assert _comparable(a.summary) == _comparable(b.summary), (ex, a.run_id)
             on_disk = json.loads((b.run_dir / "summary.json").read_text())
             assert on_disk["pnl_total"] == a.summary.pnl_total
-            assert (b.run_dir / "proximity_events.csv").read_bytes() == (a.run_dir / "proximity_events.csv").read_bytes()
+            assert (b.run_dir / "proximity_events.csv").read_bytes() == (
+                a.run_dir / "proximity_events.csv"
+            ).read_bytes()
             assert b.peak_rss_mb and b.peak_rss_mb > 50
 
 
 def test_cli_prints_a_line_per_finished_run(workdir, capsys, monkeypatch):
     from liq_signals import cli
 
-    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--out",
-                                     str(workdir / "out-cli"), "--executor", "process", "--workers", "2",
-                                     "--no-report"])
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "liq-signals",
+            "backtest",
+            str(workdir / "sweep.toml"),
+            "--out",
+            str(workdir / "out-cli"),
+            "--executor",
+            "process",
+            "--workers",
+            "2",
+            "--no-report",
+        ],
+    )
     assert cli.run() == 0
     err = capsys.readouterr().err
     lines = [x for x in err.splitlines() if x.startswith("[")]
@@ -93,8 +112,18 @@ def test_cli_prints_a_line_per_finished_run(workdir, capsys, monkeypatch):
 def test_cli_refuses_ray_address_without_ray_executor(workdir, capsys, monkeypatch):
     from liq_signals import cli
 
-    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--ray-address",
-                                     "127.0.0.1:1", "--out", str(workdir / "out-x")])
+    monkeypatch.setattr(
+        "sys.argv",
+        [
+            "liq-signals",
+            "backtest",
+            str(workdir / "sweep.toml"),
+            "--ray-address",
+            "127.0.0.1:1",
+            "--out",
+            str(workdir / "out-x"),
+        ],
+    )
     with pytest.raises(SystemExit) as exc:
         cli.main()
     assert exc.value.code == 2
@@ -112,8 +141,10 @@ def test_sweep_page_links_every_run_and_reports_share_one_plotly(workdir, monkey
     from liq_signals import cli
 
     out = workdir / "out-page"
-    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--out", str(out),
-                                     "--executor", "serial", "--quiet"])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["liq-signals", "backtest", str(workdir / "sweep.toml"), "--out", str(out), "--executor", "serial", "--quiet"],
+    )
     assert cli.run() == 0
 
     class Rows(HTMLParser):

@@ -33,20 +33,33 @@ id = "wf"
 """
 
 
-def wf(select=("2023-11-14T00:00:00Z", "2023-11-24T00:00:00Z"),
-       report=("2023-11-24T00:00:00Z", "2023-12-04T00:00:00Z"), metric="pnl_total") -> str:
-    return (HEAD + f'walk_forward = {{ select_start = "{select[0]}", select_end = "{select[1]}", '
-            f'report_start = "{report[0]}", report_end = "{report[1]}", metric = "{metric}" }}\n' + BODY)
+def wf(
+    select=("2023-11-14T00:00:00Z", "2023-11-24T00:00:00Z"),
+    report=("2023-11-24T00:00:00Z", "2023-12-04T00:00:00Z"),
+    metric="pnl_total",
+) -> str:
+    return (
+        HEAD + f'walk_forward = {{ select_start = "{select[0]}", select_end = "{select[1]}", '
+        f'report_start = "{report[0]}", report_end = "{report[1]}", metric = "{metric}" }}\n' + BODY
+    )
 
 
-@pytest.mark.parametrize("body, needle", [
-    (wf(report=("2023-11-23T00:00:00Z", "2023-12-04T00:00:00Z")), "overlaps"),
-    (wf(select=("2023-11-20T00:00:00Z", "2023-12-01T00:00:00Z"),
-        report=("2023-11-14T00:00:00Z", "2023-11-21T00:00:00Z")), "overlaps"),
-    (wf(metric="pnl"), "walk_forward.metric"),
-    (wf().replace("select_end", "select_ends"), "select_ends"),
-    (wf().replace('bar_type = ', 'start = "2023-11-14T00:00:00Z"\nbar_type = '), "remove start/end"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        (wf(report=("2023-11-23T00:00:00Z", "2023-12-04T00:00:00Z")), "overlaps"),
+        (
+            wf(
+                select=("2023-11-20T00:00:00Z", "2023-12-01T00:00:00Z"),
+                report=("2023-11-14T00:00:00Z", "2023-11-21T00:00:00Z"),
+            ),
+            "overlaps",
+        ),
+        (wf(metric="pnl"), "walk_forward.metric"),
+        (wf().replace("select_end", "select_ends"), "select_ends"),
+        (wf().replace("bar_type = ", 'start = "2023-11-14T00:00:00Z"\nbar_type = '), "remove start/end"),
+    ],
+)
 def test_bad_walk_forward_is_one_line(tmp_path, body, needle):
     (tmp_path / "c.toml").write_text(body)
     with pytest.raises(ConfigError) as exc:
@@ -61,8 +74,10 @@ def test_the_best_selection_run_is_reported_alone_on_the_later_period(tmp_path, 
     prepare_catalog(tmp_path / "demo.duckdb", tmp_path / "catalog", note=lambda _m: None)
     (tmp_path / "c.toml").write_text(wf())
     out = tmp_path / "out"
-    monkeypatch.setattr("sys.argv", ["liq-signals", "backtest", str(tmp_path / "c.toml"), "--out", str(out),
-                                     "--executor", "serial", "--quiet"])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["liq-signals", "backtest", str(tmp_path / "c.toml"), "--out", str(out), "--executor", "serial", "--quiet"],
+    )
     assert cli.run() == 0
     ids = ["wf-proximity_bps25", "wf-proximity_bps100"]
     select = {i: json.loads((out / "select" / i / "summary.json").read_text()) for i in ids}

@@ -68,8 +68,12 @@ def _counts(path: Path) -> tuple[int, int, int]:
 
 def _db_counts(db: Path) -> tuple[int, int, int]:
     return (
-        _db_rows(db, "SELECT count(*) FROM klines WHERE symbol='BTCUSDT' AND interval='15m' AND price_type='last'")[0][0],
-        _db_rows(db, "SELECT count(*) FROM open_interest WHERE symbol='BTCUSDT' AND sum_open_interest IS NOT NULL")[0][0],
+        _db_rows(db, "SELECT count(*) FROM klines WHERE symbol='BTCUSDT' AND interval='15m' AND price_type='last'")[0][
+            0
+        ],
+        _db_rows(db, "SELECT count(*) FROM open_interest WHERE symbol='BTCUSDT' AND sum_open_interest IS NOT NULL")[0][
+            0
+        ],
         _db_rows(db, "SELECT count(*) FROM funding WHERE symbol='BTCUSDT'")[0][0],
     )
 
@@ -114,8 +118,17 @@ def test_instrument_round_trips_through_catalog(catalog_dir):
 
     (inst,) = _catalog(catalog_dir).instruments()
     expected = binance_perpetual("BTCUSDT")
-    for attr in ("id", "price_increment", "size_increment", "min_quantity", "min_notional",
-                 "margin_init", "margin_maint", "maker_fee", "taker_fee"):
+    for attr in (
+        "id",
+        "price_increment",
+        "size_increment",
+        "min_quantity",
+        "min_notional",
+        "margin_init",
+        "margin_maint",
+        "maker_fee",
+        "taker_fee",
+    ):
         assert getattr(inst, attr) == getattr(expected, attr), attr
 
 
@@ -166,7 +179,9 @@ def test_funding_values_round_trip(db, catalog_dir):
     from liq_signals.nautilus.data_types import FundingRate
 
     got = [c.data for c in _catalog(catalog_dir).query(FundingRate, identifiers=[IID])]
-    rows = _db_rows(db, "SELECT epoch_ms(time), funding_rate, mark_price FROM funding WHERE symbol='BTCUSDT' ORDER BY time")
+    rows = _db_rows(
+        db, "SELECT epoch_ms(time), funding_rate, mark_price FROM funding WHERE symbol='BTCUSDT' ORDER BY time"
+    )
     assert [(f.ts_event, f.rate, f.mark_price) for f in got] == [(r[0] * 10**6, r[1], r[2]) for r in rows]
 
 
@@ -224,8 +239,12 @@ def _oi_objects():
     from liq_signals.nautilus.data_types import OpenInterest
 
     iid = InstrumentId.from_str(IID)
-    return [OpenInterest(10**18 + i * 300 * 10**9, 10**18 + i * 300 * 10**9, iid, 80000.0 + i / 7, 3.0e9 + i / 3, 0.5 + i / 97)
-            for i in range(50)]
+    return [
+        OpenInterest(
+            10**18 + i * 300 * 10**9, 10**18 + i * 300 * 10**9, iid, 80000.0 + i / 7, 3.0e9 + i / 3, 0.5 + i / 97
+        )
+        for i in range(50)
+    ]
 
 
 def _oi_table(objs):
@@ -236,9 +255,12 @@ def _oi_table(objs):
     return custom_table(
         OpenInterest,
         np.array([o.ts_event for o in objs]),
-        {"instrument_id": IID, "open_interest": [o.open_interest for o in objs],
-         "open_interest_value": [o.open_interest_value for o in objs],
-         "taker_ratio": [o.taker_ratio for o in objs]},
+        {
+            "instrument_id": IID,
+            "open_interest": [o.open_interest for o in objs],
+            "open_interest_value": [o.open_interest_value for o in objs],
+            "taker_ratio": [o.taker_ratio for o in objs],
+        },
     )
 
 
@@ -268,18 +290,30 @@ def test_write_custom_table_round_trips_field_by_field(tmp_path):
     assert [(g.ts_event, g.ts_init) for g in got] == [(o.ts_event, o.ts_init) for o in objs]
 
     iid = InstrumentId.from_str(IID)
-    funding = [FundingRate(5 * 10**18, 5 * 10**18, iid, 0.0001, float("nan"), 0),
-               FundingRate(5 * 10**18 + 1, 5 * 10**18 + 1, iid, -0.00025, 43210.5, 8)]
+    funding = [
+        FundingRate(5 * 10**18, 5 * 10**18, iid, 0.0001, float("nan"), 0),
+        FundingRate(5 * 10**18 + 1, 5 * 10**18 + 1, iid, -0.00025, 43210.5, 8),
+    ]
     ftable = custom_table(
-        FundingRate, np.array([f.ts_event for f in funding]),
-        {"instrument_id": IID, "rate": [f.rate for f in funding], "mark_price": [f.mark_price for f in funding],
-         "interval_hours": [f.interval_hours for f in funding]},
+        FundingRate,
+        np.array([f.ts_event for f in funding]),
+        {
+            "instrument_id": IID,
+            "rate": [f.rate for f in funding],
+            "mark_price": [f.mark_price for f in funding],
+            "interval_hours": [f.interval_hours for f in funding],
+        },
     )
     write_custom_table(cat, FundingRate, ftable, IID)
     back = [c.data for c in cat.query(FundingRate, identifiers=[IID])]
     for a, b in zip(back, funding, strict=True):
         assert (a.instrument_id, a.rate, a.interval_hours, a.ts_event, a.ts_init) == (
-            b.instrument_id, b.rate, b.interval_hours, b.ts_event, b.ts_init)
+            b.instrument_id,
+            b.rate,
+            b.interval_hours,
+            b.ts_event,
+            b.ts_init,
+        )
         assert a.mark_price == b.mark_price or (math.isnan(a.mark_price) and math.isnan(b.mark_price))
 
 
@@ -290,9 +324,16 @@ def test_write_custom_table_rejects_bad_input(tmp_path):
     from liq_signals.nautilus.data_types import FundingRate, OpenInterest
 
     cat = _catalog(tmp_path)
-    unsorted = custom_table(OpenInterest, np.array([2, 1]), {"instrument_id": IID, "open_interest": [1.0, 2.0],
-                                                            "open_interest_value": [1.0, 2.0],
-                                                            "taker_ratio": [0.5, 1.5]})
+    unsorted = custom_table(
+        OpenInterest,
+        np.array([2, 1]),
+        {
+            "instrument_id": IID,
+            "open_interest": [1.0, 2.0],
+            "open_interest_value": [1.0, 2.0],
+            "taker_ratio": [0.5, 1.5],
+        },
+    )
     with pytest.raises(ValueError, match="sorted"):
         write_custom_table(cat, OpenInterest, unsorted, IID)
     with pytest.raises(ValueError, match="schema"):
@@ -338,8 +379,11 @@ def test_backtest_replays_bars_oi_and_funding_in_time_order(db, catalog_dir):
 
     config = BacktestRunConfig(
         engine=BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True, log_level="ERROR")),
-        venues=[BacktestVenueConfig(name="BINANCE", oms_type="NETTING", account_type="MARGIN",
-                                    starting_balances=["10000 USDT"])],
+        venues=[
+            BacktestVenueConfig(
+                name="BINANCE", oms_type="NETTING", account_type="MARGIN", starting_balances=["10000 USDT"]
+            )
+        ],
         data=backtest_data_configs(catalog_dir, IID, BAR_TYPE),
         raise_exception=True,
         dispose_on_completion=False,
@@ -371,10 +415,12 @@ def test_cli_catalog_command(db, tmp_path):
     app.command("noop")(lambda: None)  # keep typer in multi-command mode
     runner = CliRunner()
     out = tmp_path / "cat"
-    result = runner.invoke(app, ["catalog", "--db", str(db), "--catalog", str(out), "--symbol", "BTCUSDT",
-                                 "--bar", "15m", "--quiet"])
+    result = runner.invoke(
+        app, ["catalog", "--db", str(db), "--catalog", str(out), "--symbol", "BTCUSDT", "--bar", "15m", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert _counts(out) == _db_counts(db)
-    bad = runner.invoke(app, ["catalog", "--db", str(db), "--catalog", str(tmp_path / "c2"), "--symbol", "ETHUSDT",
-                              "--quiet"])
+    bad = runner.invoke(
+        app, ["catalog", "--db", str(db), "--catalog", str(tmp_path / "c2"), "--symbol", "ETHUSDT", "--quiet"]
+    )
     assert bad.exit_code != 0 and isinstance(bad.exception, LiqSignalsError)

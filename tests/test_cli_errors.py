@@ -131,8 +131,24 @@ def test_exit_code_of_the_command_is_honoured(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        r = run_cli([*DOWNLOAD, "--kinds", "fundingRate", "--base-url", f"http://127.0.0.1:{server.server_port}",
-                     "--attempts", "1", "--retry-delay", "0", "--timeout", "5", "--quiet"], tmp_path, timeout=60)
+        r = run_cli(
+            [
+                *DOWNLOAD,
+                "--kinds",
+                "fundingRate",
+                "--base-url",
+                f"http://127.0.0.1:{server.server_port}",
+                "--attempts",
+                "1",
+                "--retry-delay",
+                "0",
+                "--timeout",
+                "5",
+                "--quiet",
+            ],
+            tmp_path,
+            timeout=60,
+        )
     finally:
         server.shutdown()
         server.server_close()

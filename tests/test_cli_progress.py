@@ -59,9 +59,29 @@ def test_heatmap_into_a_pipe_writes_progress_lines_to_stderr(tmp_path):
     db = tmp_path / "btc.duckdb"
     ingest_paths([SAMPLE], db)
     out = tmp_path / "h.parquet"
-    r = subprocess.run([str(CLI), "heatmap", "--db", str(db), "--symbol", "BTCUSDT", "--start", "2023-12-10",
-                        "--end", "2023-12-11", "--every", "1h", "--warmup", "3d", "--out", str(out)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            str(CLI),
+            "heatmap",
+            "--db",
+            str(db),
+            "--symbol",
+            "BTCUSDT",
+            "--start",
+            "2023-12-10",
+            "--end",
+            "2023-12-11",
+            "--every",
+            "1h",
+            "--warmup",
+            "3d",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stderr.splitlines()
     assert lines, "no progress lines on stderr"

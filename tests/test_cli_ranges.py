@@ -86,28 +86,83 @@ def test_levels_before_enough_history_says_how_much_is_needed(work):
 
 
 def test_levels_with_a_warmup_shorter_than_the_minimum_history(work):
-    _refused(run_cli(["levels", "--symbol", "BTCUSDT", "--at", "2023-12-11T02:00", "--warmup", "5h"], work),
-             "--warmup 5h", "24")
+    _refused(
+        run_cli(["levels", "--symbol", "BTCUSDT", "--at", "2023-12-11T02:00", "--warmup", "5h"], work),
+        "--warmup 5h",
+        "24",
+    )
 
 
 def test_heatmap_end_after_the_data_is_refused_and_writes_nothing(work):
     _, last15 = _stretch(K15, 15)
     out = work / "late.parquet"
-    _refused(run_cli(["heatmap", "--symbol", "BTCUSDT", "--start", "2023-12-12", "--end", "2023-12-20",
-                      "--every", "1h", "--out", str(out)], work), "--end 2023-12-20", last15)
+    _refused(
+        run_cli(
+            [
+                "heatmap",
+                "--symbol",
+                "BTCUSDT",
+                "--start",
+                "2023-12-12",
+                "--end",
+                "2023-12-20",
+                "--every",
+                "1h",
+                "--out",
+                str(out),
+            ],
+            work,
+        ),
+        "--end 2023-12-20",
+        last15,
+    )
     assert not out.exists()
 
 
 def test_heatmap_across_the_gap_is_refused(work):
-    _refused(run_cli(["heatmap", "--symbol", "BTCUSDT", "--start", "2023-12-12", "--end", "2025-01-27T16:00",
-                      "--every", "1h", "--out", "x.parquet"], work), "gap")
+    _refused(
+        run_cli(
+            [
+                "heatmap",
+                "--symbol",
+                "BTCUSDT",
+                "--start",
+                "2023-12-12",
+                "--end",
+                "2025-01-27T16:00",
+                "--every",
+                "1h",
+                "--out",
+                "x.parquet",
+            ],
+            work,
+        ),
+        "gap",
+    )
 
 
 def test_heatmap_up_to_the_last_bar_runs(work):
     _, last15 = _stretch(K15, 15)
     out = work / "tail.csv"
-    r = run_cli(["heatmap", "--symbol", "BTCUSDT", "--start", "2023-12-13 08:00", "--end", last15, "--every", "1h",
-                 "--warmup", "3d", "--out", str(out), "--quiet"], work)
+    r = run_cli(
+        [
+            "heatmap",
+            "--symbol",
+            "BTCUSDT",
+            "--start",
+            "2023-12-13 08:00",
+            "--end",
+            last15,
+            "--every",
+            "1h",
+            "--warmup",
+            "3d",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        work,
+    )
     assert r.returncode == 0, r.stderr
     times = pd.to_datetime(pd.read_csv(out)["time"]).dt.tz_localize(None)
     assert times.max() <= pd.Timestamp(last15)
@@ -115,14 +170,34 @@ def test_heatmap_up_to_the_last_bar_runs(work):
 
 def test_compare_models_for_a_month_without_bars_is_refused(work):
     out = work / "june.html"
-    _refused(run_cli(["compare-models", "--symbol", "BTCUSDT", "--start", "2024-06-01", "--end", "2024-06-30",
-                      "--out", str(out)], work), "--start 2024-06-01")
+    _refused(
+        run_cli(
+            [
+                "compare-models",
+                "--symbol",
+                "BTCUSDT",
+                "--start",
+                "2024-06-01",
+                "--end",
+                "2024-06-30",
+                "--out",
+                str(out),
+            ],
+            work,
+        ),
+        "--start 2024-06-01",
+    )
     assert not out.exists()
 
 
 def test_validate_outside_the_data_is_refused(work):
-    _refused(run_cli(["validate", "--symbol", "BTCUSDT", "--start", "2023-12-10", "--end", "2023-12-20",
-                      "--proxy", "oi-drop"], work), "--end 2023-12-20")
+    _refused(
+        run_cli(
+            ["validate", "--symbol", "BTCUSDT", "--start", "2023-12-10", "--end", "2023-12-20", "--proxy", "oi-drop"],
+            work,
+        ),
+        "--end 2023-12-20",
+    )
 
 
 # ---------------------------------------------------------------------------------------- bar_range unit

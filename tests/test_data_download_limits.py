@@ -130,10 +130,35 @@ def test_a_stale_part_file_of_a_killed_run_is_discarded(server, tmp_path):
 def test_installed_command_exits_2_when_files_fail(server, tmp_path, mode):
     handler, url = server
     handler.mode = mode
-    r = subprocess.run([str(LIQ), "download", "BTCUSDT", "--kinds", "metrics", "--start", "2023-11-14",
-                        "--end", "2023-11-14", "--dest", str(tmp_path / "d"), "--base-url", url, "--attempts", "1",
-                        "--retry-delay", "0", "--timeout", "5", "--max-file-mb", "1", "--quiet"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            str(LIQ),
+            "download",
+            "BTCUSDT",
+            "--kinds",
+            "metrics",
+            "--start",
+            "2023-11-14",
+            "--end",
+            "2023-11-14",
+            "--dest",
+            str(tmp_path / "d"),
+            "--base-url",
+            url,
+            "--attempts",
+            "1",
+            "--retry-delay",
+            "0",
+            "--timeout",
+            "5",
+            "--max-file-mb",
+            "1",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert r.stderr.strip().splitlines()[-1] == "error: 1 file(s) failed (see FAILED lines above)"
     assert "Traceback" not in r.stderr
@@ -141,7 +166,27 @@ def test_installed_command_exits_2_when_files_fail(server, tmp_path, mode):
 
 def test_installed_command_exits_0_when_all_verify(server, tmp_path):
     handler, url = server
-    r = subprocess.run([str(LIQ), "download", "BTCUSDT", "--kinds", "metrics", "--start", "2023-11-14",
-                        "--end", "2023-11-14", "--dest", str(tmp_path / "d"), "--base-url", url, "--attempts", "1",
-                        "--quiet"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            str(LIQ),
+            "download",
+            "BTCUSDT",
+            "--kinds",
+            "metrics",
+            "--start",
+            "2023-11-14",
+            "--end",
+            "2023-11-14",
+            "--dest",
+            str(tmp_path / "d"),
+            "--base-url",
+            url,
+            "--attempts",
+            "1",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr

@@ -20,8 +20,10 @@ LIQ = Path(sys.executable).parent / "liq-signals"
 SAMPLE = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data" / "btcusdt-2023-11"
 KLINES = SAMPLE / "BTCUSDT-15m-2023-11-12_2023-12-13.csv"
 METRICS = SAMPLE / "BTCUSDT-metrics-2023-11-14_2023-12-12.csv"
-MHDR = ("create_time,symbol,sum_open_interest,sum_open_interest_value,count_toptrader_long_short_ratio,"
-        "sum_toptrader_long_short_ratio,count_long_short_ratio,sum_taker_long_short_vol_ratio\n")
+MHDR = (
+    "create_time,symbol,sum_open_interest,sum_open_interest_value,count_toptrader_long_short_ratio,"
+    "sum_toptrader_long_short_ratio,count_long_short_ratio,sum_taker_long_short_vol_ratio\n"
+)
 KHDR = "open_time,open,high,low,close,volume\n"
 
 
@@ -65,7 +67,11 @@ def test_info_prints_crafted_symbols_as_plain_text_and_runs_nothing(tmp_path):
     assert symbols == {CRAFTED.upper() + "USDT", QUOTED + "USDT"}
     oi = {rec["symbol"]: rec for rec in json.loads(r.stdout) if rec["kind"] == "open_interest"}
     assert all(rec["rows"] == 3 and rec["gaps"] == 2 and rec["missing_steps"] == 2 for rec in oi.values())
-    assert not list(tmp_path.glob("*.csv"))[1:] and not (tmp_path / "PWN.CSV").exists() and not (tmp_path / "pwn.csv").exists()
+    assert (
+        not list(tmp_path.glob("*.csv"))[1:]
+        and not (tmp_path / "PWN.CSV").exists()
+        and not (tmp_path / "pwn.csv").exists()
+    )
 
 
 def test_non_ascii_symbol_is_bound_not_rejected(tmp_path):
@@ -175,8 +181,9 @@ def kline_file(tmp: Path, name: str, rows: list[str]) -> Path:
 
 
 def test_absurd_price_is_refused_and_the_bound_can_be_raised(tmp_path):
-    f = kline_file(tmp_path, "BTCUSDT-15m-x.csv", ["1699785900000,100,101,99,100,5\n",
-                                                   "1699786800000,2e12,2e12,2e12,2e12,5\n"])
+    f = kline_file(
+        tmp_path, "BTCUSDT-15m-x.csv", ["1699785900000,100,101,99,100,5\n", "1699786800000,2e12,2e12,2e12,2e12,5\n"]
+    )
     with pytest.raises(InputFileError) as e:
         ingest_paths([f], tmp_path / "a.duckdb")
     assert (e.value.row, e.value.field) == (2, "open") and "--max-value" in str(e.value)
@@ -222,7 +229,9 @@ def test_zip_bomb_is_refused_by_ratio_and_by_absolute_size(tmp_path):
     with pytest.raises(InputFileError) as e:
         ingest_paths([z], tmp_path / "z.duckdb", limits=IngestLimits(max_ratio=1e6, max_unzipped_mb=1))
     assert "--max-unzipped-mb" in str(e.value)
-    r = cli("ingest", str(z), "--db", str(tmp_path / "c.duckdb"), "--max-ratio", "1000000", "--max-unzipped-mb", "2", "-q")
+    r = cli(
+        "ingest", str(z), "--db", str(tmp_path / "c.duckdb"), "--max-ratio", "1000000", "--max-unzipped-mb", "2", "-q"
+    )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--max-unzipped-mb" in r.stderr
 
 

@@ -28,8 +28,10 @@ SAMPLE = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data"
 BTC = SAMPLE / "btcusdt-2023-11"
 KLINES = BTC / "BTCUSDT-15m-2023-11-12_2023-12-13.csv"
 METRICS = BTC / "BTCUSDT-metrics-2023-11-14_2023-12-12.csv"
-MHDR = ("create_time,symbol,sum_open_interest,sum_open_interest_value,count_toptrader_long_short_ratio,"
-        "sum_toptrader_long_short_ratio,count_long_short_ratio,sum_taker_long_short_vol_ratio\n")
+MHDR = (
+    "create_time,symbol,sum_open_interest,sum_open_interest_value,count_toptrader_long_short_ratio,"
+    "sum_toptrader_long_short_ratio,count_long_short_ratio,sum_taker_long_short_vol_ratio\n"
+)
 STEP_MS = 300_000
 T0_MS = int(pd.Timestamp("2024-01-01", tz="UTC").value // 1_000_000)
 
@@ -121,9 +123,11 @@ def cli(*args: str, env=None) -> subprocess.CompletedProcess:
 
 
 def commands(db: Path, tmp: Path) -> dict[str, list[str]]:
-    return {"ingest": ["ingest", str(KLINES), "--db", str(db), "-q"],
-            "info": ["info", "--db", str(db)],
-            "catalog": ["catalog", "--db", str(db), "--catalog", str(tmp / "cat"), "--quiet"]}
+    return {
+        "ingest": ["ingest", str(KLINES), "--db", str(db), "-q"],
+        "info": ["info", "--db", str(db)],
+        "catalog": ["catalog", "--db", str(db), "--catalog", str(tmp / "cat"), "--quiet"],
+    }
 
 
 def assert_one_line(r: subprocess.CompletedProcess, *words: str) -> None:
@@ -143,9 +147,16 @@ def test_corrupt_database_file_is_one_line_naming_it(tmp_path):
 def test_locked_database_is_one_line_naming_the_holder(tmp_path):
     db = tmp_path / "locked.duckdb"
     ingest_paths([KLINES], db)
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time\n"
-                               "c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(120)", str(db)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\nc = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(120)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         for _name, args in commands(db, tmp_path).items():
@@ -168,8 +179,12 @@ main()
 def test_full_disk_at_commit_names_the_cause_and_writes_nothing(tmp_path):
     db = tmp_path / "full.duckdb"
     ingest_paths([BTC / "BTCUSDT-fundingRate-2023-11-12_2023-12-13.csv"], db)  # small: fits
-    r = subprocess.run([sys.executable, "-c", FSIZE_RUNNER, str(32 * 1024), "ingest", str(BTC), "--db", str(db), "-q"],
-                       capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [sys.executable, "-c", FSIZE_RUNNER, str(32 * 1024), "ingest", str(BTC), "--db", str(db), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert_one_line(r, str(db), "disk full or file size limit reached", "File too large")
     assert "rollback" not in r.stderr.lower()
     con = duckdb.connect(str(db), read_only=True)
@@ -186,8 +201,13 @@ def test_sigterm_during_ingest_exits_130_and_changes_nothing(tmp_path):
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = dict(os.environ, TMPDIR=str(tmpdir))
-    p = subprocess.Popen([str(LIQ), "ingest", str(SAMPLE), "--db", str(db), "-q"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [str(LIQ), "ingest", str(SAMPLE), "--db", str(db), "-q"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     t0 = time.monotonic()
     while not glob.glob(str(tmpdir / "liq_ingest_*")) and time.monotonic() - t0 < 60 and p.poll() is None:
         time.sleep(0.01)

@@ -11,7 +11,13 @@ from liq_signals.data import reader
 from liq_signals.data.ingest import ingest_paths
 from liq_signals.errors import LiqSignalsError
 
-KLINES = Path(__file__).resolve().parents[1] / "liq_signals" / "sample_data" / "btcusdt-2023-11" / "BTCUSDT-15m-2023-11-12_2023-12-13.csv"
+KLINES = (
+    Path(__file__).resolve().parents[1]
+    / "liq_signals"
+    / "sample_data"
+    / "btcusdt-2023-11"
+    / "BTCUSDT-15m-2023-11-12_2023-12-13.csv"
+)
 
 
 @pytest.fixture(scope="module")

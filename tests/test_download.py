@@ -446,8 +446,22 @@ def test_cli_downloads_and_reports_a_missing_day(mirror, tmp_path):
     gone = plan()[0]
     mirror.path_of(gone).unlink()
     mirror.path_of(gone).with_name(gone.file_name + ".CHECKSUM").unlink()
-    args = ["BTCUSDT", "--kinds", "klines:15m,metrics,fundingRate", "--start", "2023-11-14", "--end", "2023-11-16",
-            "--dest", str(dest), "--base-url", mirror.base_url, "--retry-delay", "0.001", "--quiet"]
+    args = [
+        "BTCUSDT",
+        "--kinds",
+        "klines:15m,metrics,fundingRate",
+        "--start",
+        "2023-11-14",
+        "--end",
+        "2023-11-16",
+        "--dest",
+        str(dest),
+        "--base-url",
+        mirror.base_url,
+        "--retry-delay",
+        "0.001",
+        "--quiet",
+    ]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert f"missing: no data published: {gone.url(mirror.base_url)} (404)" in result.output
@@ -464,8 +478,22 @@ def test_cli_downloads_and_reports_a_missing_day(mirror, tmp_path):
 def test_cli_exits_2_when_a_checksum_stays_bad(mirror, tmp_path):
     bad = plan()[0]
     mirror.path_of(bad).write_bytes(b"not the archive")
-    result = invoke("BTCUSDT", "--kinds", "klines:15m", "--start", "2023-11-14", "--end", "2023-11-14",
-                    "--dest", str(tmp_path / "d"), "--base-url", mirror.base_url, "--retry-delay", "0", "--quiet")
+    result = invoke(
+        "BTCUSDT",
+        "--kinds",
+        "klines:15m",
+        "--start",
+        "2023-11-14",
+        "--end",
+        "2023-11-14",
+        "--dest",
+        str(tmp_path / "d"),
+        "--base-url",
+        mirror.base_url,
+        "--retry-delay",
+        "0",
+        "--quiet",
+    )
     # a user error: cli.main prints it as one line, exit 2 (the installed command: tests/test_data_download_limits.py)
     assert isinstance(result.exception, LiqSignalsError)
     assert "1 file(s) failed" in str(result.exception)

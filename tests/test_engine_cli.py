@@ -31,8 +31,9 @@ def run_main(monkeypatch, capsys, args):
 
 
 def test_levels_json(db):
-    res = CliRunner().invoke(app, ["levels", "--db", str(db), "--symbol", "btcusdt", "--at",
-                                   "2023-12-11 02:00", "--json"])
+    res = CliRunner().invoke(
+        app, ["levels", "--db", str(db), "--symbol", "btcusdt", "--at", "2023-12-11 02:00", "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["symbol"] == "BTCUSDT" and out["model"] == "a"
@@ -56,9 +57,27 @@ def test_levels_json(db):
 def test_heatmap_csv_and_parquet(db, tmp_path):
     for name in ("h.csv", "h.parquet"):
         out = tmp_path / name
-        res = CliRunner().invoke(app, ["heatmap", "--db", str(db), "--symbol", "BTCUSDT", "--start",
-                                       "2023-12-10", "--end", "2023-12-11", "--every", "4h", "--model", "b",
-                                       "--out", str(out), "--quiet"])
+        res = CliRunner().invoke(
+            app,
+            [
+                "heatmap",
+                "--db",
+                str(db),
+                "--symbol",
+                "BTCUSDT",
+                "--start",
+                "2023-12-10",
+                "--end",
+                "2023-12-11",
+                "--every",
+                "4h",
+                "--model",
+                "b",
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+        )
         assert res.exit_code == 0, res.output
         df = pd.read_csv(out) if name.endswith("csv") else pd.read_parquet(out)
         assert list(df.columns) == ["time", "side", "tier", "price_low", "price_high", "notional_usd"]
@@ -75,15 +94,31 @@ def test_unknown_symbol_is_one_line_error(db, monkeypatch, capsys):
 
 
 def test_empty_range_is_one_line_error(db, monkeypatch, capsys, tmp_path):
-    code, cap = run_main(monkeypatch, capsys, ["heatmap", "--db", str(db), "--symbol", "BTCUSDT", "--start",
-                                               "2020-01-01", "--end", "2020-01-02", "--out",
-                                               str(tmp_path / "x.csv"), "--quiet"])
+    code, cap = run_main(
+        monkeypatch,
+        capsys,
+        [
+            "heatmap",
+            "--db",
+            str(db),
+            "--symbol",
+            "BTCUSDT",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-01-02",
+            "--out",
+            str(tmp_path / "x.csv"),
+            "--quiet",
+        ],
+    )
     assert code == 2 and cap.err.count("\n") == 1
 
 
 def test_bad_model_is_one_line_error(db, monkeypatch, capsys):
-    code, cap = run_main(monkeypatch, capsys, ["levels", "--db", str(db), "--symbol", "BTCUSDT", "--at",
-                                               "2023-12-11", "--model", "x"])
+    code, cap = run_main(
+        monkeypatch, capsys, ["levels", "--db", str(db), "--symbol", "BTCUSDT", "--at", "2023-12-11", "--model", "x"]
+    )
     assert code == 2 and "model" in cap.err
 
 
@@ -95,9 +130,31 @@ def test_heatmap_html_output_is_a_self_contained_report(tmp_path):
     db = tmp_path / "h.duckdb"
     ingest_paths([sample], db)
     out = tmp_path / "h.html"
-    r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "heatmap", "--db", str(db), "--symbol", "BTCUSDT",
-                        "--start", "2023-12-10", "--end", "2023-12-11", "--every", "1h", "--warmup", "5d",
-                        "--out", str(out), "--quiet"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "liq_signals.cli",
+            "heatmap",
+            "--db",
+            str(db),
+            "--symbol",
+            "BTCUSDT",
+            "--start",
+            "2023-12-10",
+            "--end",
+            "2023-12-11",
+            "--every",
+            "1h",
+            "--warmup",
+            "5d",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     text = out.read_text()
     assert "<script src=" not in text

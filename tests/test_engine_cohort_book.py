@@ -25,8 +25,13 @@ TABLES = [load_bracket_table("BTCUSDT", "2025-08-19"), load_bracket_table("BTCUS
 
 
 @settings(max_examples=60, deadline=None)
-@given(entry=st.floats(0.01, 2e6), tier=st.integers(0, 4), side=st.sampled_from([1, -1]),
-       rep=st.sampled_from([10.0, 1e4, 3e5, 2e6, 5e7]), table=st.sampled_from(TABLES))
+@given(
+    entry=st.floats(0.01, 2e6),
+    tier=st.integers(0, 4),
+    side=st.sampled_from([1, -1]),
+    rep=st.sampled_from([10.0, 1e4, 3e5, 2e6, 5e7]),
+    table=st.sampled_from(TABLES),
+)
 def test_fresh_liquidation_price_equals_the_full_bracket_iteration(entry, tier, side, rep, table):
     book = CohortBook(TIERS, HALF_LIVES)
     book.add(side, tier, entry, 1000.0, 0, table, rep)
@@ -74,8 +79,16 @@ class EagerBook:
         return removed
 
 
-ops = st.lists(st.tuples(st.sampled_from(["add", "bar", "scale", "scale_side"]),
-                         st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(0, 4)), min_size=1, max_size=40)
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "bar", "scale", "scale_side"]),
+        st.floats(0.0, 1.0),
+        st.floats(0.0, 1.0),
+        st.integers(0, 4),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -130,9 +143,9 @@ def _assert_cached_sums_match_a_rebuild(book):
         return
     lo = fresh.k_lo - kept.k_lo  # the kept range covers the fresh one
     assert lo >= 0 and lo + fresh.nk <= kept.nk
-    rows = kept.rows[:, :, lo: lo + fresh.nk]
+    rows = kept.rows[:, :, lo : lo + fresh.nk]
     assert np.array_equal(rows, fresh.rows) and kept.rows.sum() == fresh.rows.sum()
-    grid = kept.grid[:, :, lo: lo + fresh.nk]
+    grid = kept.grid[:, :, lo : lo + fresh.nk]
     np.testing.assert_allclose(grid, fresh.grid, rtol=1e-9, atol=1e-6)
     assert np.array_equal(grid == 0, fresh.grid == 0)  # emptied cells are exactly 0
 
@@ -158,11 +171,25 @@ def test_cached_lattice_grid_equals_searchsorted_bucketing(seed, mode):
     lattice = PriceGrid(mode, width=50.0, bps=10.0, tick_size=0.1)
     book = CohortBook(TIERS, HALF_LIVES, lattice)
     n = 200
-    book.add(rng.choice([1, -1], n), rng.integers(0, 5, n), rng.uniform(20_000, 80_000, n),
-             rng.uniform(1, 1e6, n), rng.integers(0, 10**12, n), TABLES[0], 1e4)
+    book.add(
+        rng.choice([1, -1], n),
+        rng.integers(0, 5, n),
+        rng.uniform(20_000, 80_000, n),
+        rng.uniform(1, 1e6, n),
+        rng.integers(0, 10**12, n),
+        TABLES[0],
+        1e4,
+    )
     book.advance(10**13)
-    book.add(rng.choice([1, -1], 20), rng.integers(0, 5, 20), rng.uniform(20_000, 80_000, 20),
-             rng.uniform(1, 1e6, 20), 10**13, TABLES[0], 1e4)  # incremental update of the cached sums
+    book.add(
+        rng.choice([1, -1], 20),
+        rng.integers(0, 5, 20),
+        rng.uniform(20_000, 80_000, 20),
+        rng.uniform(1, 1e6, 20),
+        10**13,
+        TABLES[0],
+        1e4,
+    )  # incremental update of the cached sums
     edges = lattice.edges(30_000.0, 60_000.0)
     k0 = lattice.index_below(float(edges[0]))
     long, short, out = book.grid_lattice(k0, k0 + len(edges) - 1)
@@ -177,7 +204,8 @@ def test_cached_lattice_grid_equals_searchsorted_bucketing(seed, mode):
         assert out[name]["above_count"] == int((b == len(edges) - 1).sum())
         assert out[name]["below_notional_usd"] == pytest.approx(book.notional[m][b == -1].sum(), rel=1e-9, abs=1e-6)
         assert out[name]["above_notional_usd"] == pytest.approx(
-            book.notional[m][b == len(edges) - 1].sum(), rel=1e-9, abs=1e-6)
+            book.notional[m][b == len(edges) - 1].sum(), rel=1e-9, abs=1e-6
+        )
     # the all-tier bucket totals the actor reads are bitwise the snapshot's tier sums
     totals = book.bucket_totals(k0, k0 + len(edges) - 1)
     assert np.array_equal(totals[0], long.sum(axis=0)) and np.array_equal(totals[1], short.sum(axis=0))

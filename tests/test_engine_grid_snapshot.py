@@ -90,7 +90,10 @@ def test_clusters_merge_adjacent_buckets_and_sort_by_notional():
     s = make_snapshot([1, 2, 0, 5, 0, 0], [0, 0, 0, 0, 4, 8], 135.0, edges)
     cl = s.clusters(min_share=0.0)
     assert [(c.side, c.price_low, c.price_high, c.notional_usd) for c in cl] == [
-        ("short", 140, 160, 12), ("long", 130, 140, 5), ("long", 100, 120, 3)]
+        ("short", 140, 160, 12),
+        ("long", 130, 140, 5),
+        ("long", 100, 120, 3),
+    ]
     assert cl[0].distance_bps == pytest.approx((140 - 135) / 135 * 1e4)
     assert cl[1].distance_bps == 0.0  # price inside the band
     assert cl[2].distance_bps == pytest.approx((135 - 120) / 135 * 1e4)
@@ -100,7 +103,9 @@ def test_clusters_merge_adjacent_buckets_and_sort_by_notional():
     assert s.nearest_short_above(min_share=0.0).price_low == 140
     # a share threshold drops small buckets: long 1 (< 20% of 5) is no longer part of a cluster
     assert [(c.price_low, c.notional_usd) for c in s.clusters(min_share=0.3) if c.side == "long"] == [
-        (130, 5), (110, 2)]
+        (130, 5),
+        (110, 2),
+    ]
 
 
 def _runs_by_hand(by, floor, min_share):
@@ -112,7 +117,7 @@ def _runs_by_hand(by, floor, min_share):
             j = i
             while j + 1 < len(by) and member[j + 1]:
                 j += 1
-            runs.append((i, j, sum(by[i: j + 1])))
+            runs.append((i, j, sum(by[i : j + 1])))
             i = j + 1
         else:
             i += 1
@@ -120,8 +125,9 @@ def _runs_by_hand(by, floor, min_share):
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.data(), n=st.integers(1, 60), floor=st.sampled_from([0.0, 0.5, 2.0]),
-       min_share=st.sampled_from([0.0, 0.3]))
+@given(
+    data=st.data(), n=st.integers(1, 60), floor=st.sampled_from([0.0, 0.5, 2.0]), min_share=st.sampled_from([0.0, 0.3])
+)
 def test_cluster_tables_both_sides_equal_runs_found_by_hand(data, n, floor, min_share):
     from liq_signals.engine.snapshot import cluster_tables
 

@@ -17,8 +17,9 @@ NO_DECAY = 1e9  # hours
 
 
 def engine(tiers=(10.0,), weights=(1.0,), half_lives=(NO_DECAY,), **kw):
-    cfg = EngineConfig(tiers=tiers, tier_weights=weights, tier_half_life_hours=half_lives,
-                       bucket_mode="fixed", bucket_width=1.0, **kw)
+    cfg = EngineConfig(
+        tiers=tiers, tier_weights=weights, tier_half_life_hours=half_lives, bucket_mode="fixed", bucket_width=1.0, **kw
+    )
     return LiquidationEngine(cfg, bracket_table=TABLE)
 
 
@@ -148,19 +149,22 @@ def test_missing_oi_is_skipped():
     assert sum(e.open_notional()) == pytest.approx(67_000.0)
 
 
-@pytest.mark.parametrize("kw,field", [
-    ({"model": "z"}, "model"),
-    ({"tiers": (10.0, -5.0), "tier_weights": (1, 1), "tier_half_life_hours": (1, 1)}, "tiers"),
-    ({"tier_weights": (0, 0, 0, 0, 0)}, "tier_weights"),
-    ({"tier_weights": (1, 1)}, "tier_weights"),
-    ({"tier_half_life_hours": (1, 1, 0, 1, 1)}, "tier_half_life_hours"),
-    ({"bucket_mode": "fixed", "bucket_width": 0.15, "tick_size": 0.1}, "bucket_width"),
-    ({"bucket_bps": 0}, "bucket_bps"),
-    ({"trade_portion": 1.5}, "trade_portion"),
-    ({"bucket_mode": "log"}, "bucket_mode"),
-    ({"representative_notional_usd": 0}, "representative_notional_usd"),
-    ({"ensemble_weights": (1, -1, 1)}, "ensemble_weights"),
-])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        ({"model": "z"}, "model"),
+        ({"tiers": (10.0, -5.0), "tier_weights": (1, 1), "tier_half_life_hours": (1, 1)}, "tiers"),
+        ({"tier_weights": (0, 0, 0, 0, 0)}, "tier_weights"),
+        ({"tier_weights": (1, 1)}, "tier_weights"),
+        ({"tier_half_life_hours": (1, 1, 0, 1, 1)}, "tier_half_life_hours"),
+        ({"bucket_mode": "fixed", "bucket_width": 0.15, "tick_size": 0.1}, "bucket_width"),
+        ({"bucket_bps": 0}, "bucket_bps"),
+        ({"trade_portion": 1.5}, "trade_portion"),
+        ({"bucket_mode": "log"}, "bucket_mode"),
+        ({"representative_notional_usd": 0}, "representative_notional_usd"),
+        ({"ensemble_weights": (1, -1, 1)}, "ensemble_weights"),
+    ],
+)
 def test_config_validation_names_field(kw, field):
     with pytest.raises(ConfigError, match=field):
         EngineConfig(**kw)

@@ -18,8 +18,15 @@ NO_DECAY = 1e9
 
 
 def engine(model, tiers=(10.0,), weights=(1.0,), **kw):
-    cfg = EngineConfig(model=model, tiers=tiers, tier_weights=weights,
-                       tier_half_life_hours=(NO_DECAY,) * len(tiers), bucket_mode="fixed", bucket_width=1.0, **kw)
+    cfg = EngineConfig(
+        model=model,
+        tiers=tiers,
+        tier_weights=weights,
+        tier_half_life_hours=(NO_DECAY,) * len(tiers),
+        bucket_mode="fixed",
+        bucket_width=1.0,
+        **kw,
+    )
     return LiquidationEngine(cfg, bracket_table=TABLE)
 
 

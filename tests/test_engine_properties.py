@@ -37,8 +37,9 @@ def streams(draw):
         obs.append(("funding", (t, draw(st.floats(-0.001, 0.001)), None)))
     for _ in range(draw(st.integers(0, 15))):
         t = T0 + draw(st.integers(1, n_bars * BAR // 10**9)) * 10**9
-        obs.append(("trade", (t, 40_000.0 * draw(st.floats(0.9, 1.1)), draw(st.floats(0.01, 5.0)),
-                              draw(st.booleans()))))
+        obs.append(
+            ("trade", (t, 40_000.0 * draw(st.floats(0.9, 1.1)), draw(st.floats(0.01, 5.0)), draw(st.booleans())))
+        )
     return bars, obs
 
 

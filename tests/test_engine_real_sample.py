@@ -24,12 +24,14 @@ def with_trades(inputs: MarketInputs) -> MarketInputs:
     """Add synthetic large trades (one per bar, 1 min before its close) so model C has input."""
     b = inputs.bars
     rng = np.random.default_rng(3)
-    trades = pd.DataFrame({
-        "ts_ns": b["ts_ns"].to_numpy() - 60 * 10**9,
-        "price": b["close"].to_numpy(),
-        "quantity": rng.uniform(1.0, 10.0, len(b)),
-        "is_buyer_maker": rng.random(len(b)) < 0.5,
-    })
+    trades = pd.DataFrame(
+        {
+            "ts_ns": b["ts_ns"].to_numpy() - 60 * 10**9,
+            "price": b["close"].to_numpy(),
+            "quantity": rng.uniform(1.0, 10.0, len(b)),
+            "is_buyer_maker": rng.random(len(b)) < 0.5,
+        }
+    )
     return replace(inputs, trades=trades)
 
 
@@ -72,8 +74,9 @@ def test_inputs_after_t_do_not_change_snapshot_at_t(month, model, t):
         np.testing.assert_array_equal(other.short_notional, base.short_notional)
     # and the perturbation is not a no-op: snapshots later than t do change
     later = to_ns(t) + 6 * 3_600 * 10**9
-    assert not np.array_equal(levels_at(inputs, cfg, later).long_notional,
-                              levels_at(perturb_after(inputs, t_ns, 1), cfg, later).long_notional)
+    assert not np.array_equal(
+        levels_at(inputs, cfg, later).long_notional, levels_at(perturb_after(inputs, t_ns, 1), cfg, later).long_notional
+    )
 
 
 def test_shuffled_single_steps_equal_batch_heatmap(month):

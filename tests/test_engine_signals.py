@@ -63,17 +63,20 @@ def test_tracker_enter_left_swept_and_cooldown():
     assert [e.event for e in ev] == ["swept"] and ev[0].cluster.price_low == 98.5
 
 
-@pytest.mark.parametrize(("side", "band", "bar", "kind"), [
-    # long band 98.5-99.2 below a close of 100; next bar: into the band but not through it -> touched
-    ("long", (98.5, 99.2), (100.2, 99.0, 99.6), "touched"),
-    ("long", (98.5, 99.2), (100.2, 99.2, 99.6), "touched"),  # the band's top edge counts as reached
-    ("long", (98.5, 99.2), (100.9, 99.3, 100.8), "left"),  # never reached the band
-    ("long", (98.5, 99.2), (100.2, 98.5, 99.0), "swept"),  # through the whole band
-    # short band 100.8-101.5 above: into it -> touched; up to 101.5 -> swept
-    ("short", (100.8, 101.5), (101.0, 99.8, 100.5), "touched"),
-    ("short", (100.8, 101.5), (100.7, 99.5, 99.6), "left"),
-    ("short", (100.8, 101.5), (101.5, 99.8, 100.5), "swept"),
-])
+@pytest.mark.parametrize(
+    ("side", "band", "bar", "kind"),
+    [
+        # long band 98.5-99.2 below a close of 100; next bar: into the band but not through it -> touched
+        ("long", (98.5, 99.2), (100.2, 99.0, 99.6), "touched"),
+        ("long", (98.5, 99.2), (100.2, 99.2, 99.6), "touched"),  # the band's top edge counts as reached
+        ("long", (98.5, 99.2), (100.9, 99.3, 100.8), "left"),  # never reached the band
+        ("long", (98.5, 99.2), (100.2, 98.5, 99.0), "swept"),  # through the whole band
+        # short band 100.8-101.5 above: into it -> touched; up to 101.5 -> swept
+        ("short", (100.8, 101.5), (101.0, 99.8, 100.5), "touched"),
+        ("short", (100.8, 101.5), (100.7, 99.5, 99.6), "left"),
+        ("short", (100.8, 101.5), (101.5, 99.8, 100.5), "swept"),
+    ],
+)
 def test_exit_events_say_how_far_the_price_got(side, band, bar, kind):
     """An active side exits as 'swept' (traded through), 'touched' (traded into, not through) or 'left'
     (not reached): here the cluster vanishes after the first bar, as a partly consumed band may."""
@@ -92,8 +95,16 @@ def test_tracker_waits_for_warmup_and_short_side_sweeps_on_high():
     assert [e.event for e in tr.step(3, 100.6, 99.9, 100.5, above)] == ["swept"]
 
 
-@pytest.mark.parametrize(("field", "value"), [("proximity_bps", -1.0), ("min_share", 1.5), ("min_notional", "x"),
-                                              ("cooldown_bars", 1.5), ("bucket_floor_usd", float("nan"))])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("proximity_bps", -1.0),
+        ("min_share", 1.5),
+        ("min_notional", "x"),
+        ("cooldown_bars", 1.5),
+        ("bucket_floor_usd", float("nan")),
+    ],
+)
 def test_proximity_config_names_the_bad_field(field, value):
     with pytest.raises(ConfigError, match=field):
         ProximityConfig(**{field: value})
@@ -133,8 +144,13 @@ def _plain_nearest(bands, side, price, min_notional, min_share):
 
 
 @settings(max_examples=80, deadline=None)
-@given(data=st.data(), n=st.integers(1, 40), price=st.floats(95.0, 145.0),
-       min_notional=st.sampled_from([0.0, 3.0, 8.0]), min_share=st.sampled_from([0.0, 0.2]))
+@given(
+    data=st.data(),
+    n=st.integers(1, 40),
+    price=st.floats(95.0, 145.0),
+    min_notional=st.sampled_from([0.0, 3.0, 8.0]),
+    min_share=st.sampled_from([0.0, 0.2]),
+)
 def test_nearest_band_from_tables_equals_the_plain_search(data, n, price, min_notional, min_share):
     """The binary search on sorted bands picks what the plain scan picks."""
     values = st.sampled_from([0.0, 0.0, 1.0, 2.5, 6.0])
@@ -164,10 +180,13 @@ def _run_signals(inputs, engine_cfg, prox, warmup_bars, force_full=False):
     return events, signals.quiet_bars
 
 
-@pytest.mark.parametrize("prox", [
-    ProximityConfig(proximity_bps=60.0, min_notional=1e7, cooldown_bars=4, bucket_floor_usd=3e6),
-    ProximityConfig(proximity_bps=40.0, min_share=0.05),
-])
+@pytest.mark.parametrize(
+    "prox",
+    [
+        ProximityConfig(proximity_bps=60.0, min_notional=1e7, cooldown_bars=4, bucket_floor_usd=3e6),
+        ProximityConfig(proximity_bps=40.0, min_share=0.05),
+    ],
+)
 def test_skipping_quiet_bars_changes_no_event(btc_month, prox):
     """The skip of bars where no event can happen (nothing active and nothing can enter) is exact: forcing the
     full cluster work on every bar gives exactly the same events."""

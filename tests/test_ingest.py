@@ -55,8 +55,11 @@ def full_db(tmp_path_factory) -> Path:
 def test_every_shipped_file_loads_with_its_unique_row_count(full_db):
     c = counts(full_db)
     # unique data rows counted independently from the files (sets of lines)
-    kl = len(set(data_lines(KLINES_15M))) + len(set(data_lines(KLINES_1M))) + len(set(data_lines(
-        SAMPLE / "hypeusdt-2025-10-25" / "HYPEUSDT-5m-2025-10-20_2025-10-25.csv")))
+    kl = (
+        len(set(data_lines(KLINES_15M)))
+        + len(set(data_lines(KLINES_1M)))
+        + len(set(data_lines(SAMPLE / "hypeusdt-2025-10-25" / "HYPEUSDT-5m-2025-10-20_2025-10-25.csv")))
+    )
     assert c["klines"] == kl == 2984 + 135 + 1451
     assert c["open_interest"] == 8352 + 1452
     assert c["funding"] == 99 + 164 + 32
@@ -92,14 +95,17 @@ def test_metrics_lag_measured_per_source(full_db):
     # docs/domain.md §2: BTCUSDT 2023 rows are snapshots at their stamp; HYPEUSDT 2025 rows 5 minutes later
     assert lags == {"BTCUSDT": 0, "HYPEUSDT": 300_000}
     # HYPE's first row is stamped 17:45 and must only be usable from 17:50
-    row = con.execute("SELECT stamp_time, time FROM open_interest WHERE symbol='HYPEUSDT' ORDER BY stamp_time LIMIT 1").fetchone()
+    row = con.execute(
+        "SELECT stamp_time, time FROM open_interest WHERE symbol='HYPEUSDT' ORDER BY stamp_time LIMIT 1"
+    ).fetchone()
     assert (row[1] - row[0]).total_seconds() == 300
 
 
 def test_times_are_utc_and_klines_keep_binance_close_time(full_db):
     con = duckdb.connect(str(full_db), read_only=True)
-    first = con.execute("SELECT open_time, close_time FROM klines WHERE symbol='BTCUSDT' AND interval='15m' "
-                        "ORDER BY open_time LIMIT 1").fetchone()
+    first = con.execute(
+        "SELECT open_time, close_time FROM klines WHERE symbol='BTCUSDT' AND interval='15m' ORDER BY open_time LIMIT 1"
+    ).fetchone()
     import datetime as dt
 
     # 1699785900000 ms = 2023-11-12 10:45:00 UTC (first row of the file)
@@ -111,7 +117,9 @@ def test_times_are_utc_and_klines_keep_binance_close_time(full_db):
 
 def test_zero_open_interest_stored_as_missing(full_db):
     con = duckdb.connect(str(full_db), read_only=True)
-    n = con.execute("SELECT count(*) FROM open_interest WHERE symbol='BTCUSDT' AND sum_open_interest IS NULL").fetchone()[0]
+    n = con.execute(
+        "SELECT count(*) FROM open_interest WHERE symbol='BTCUSDT' AND sum_open_interest IS NULL"
+    ).fetchone()[0]
     zeros = sum(1 for ln in data_lines(METRICS) if float(ln.split(",")[2]) == 0)
     assert n == zeros == 10
 
@@ -119,15 +127,20 @@ def test_zero_open_interest_stored_as_missing(full_db):
 def test_liquidation_sides_symbols_and_usd(full_db):
     con = duckdb.connect(str(full_db), read_only=True)
     # HYPEUSDT in the 2025-10-25 recording: 40 events, all BUY (shorts liquidated)
-    assert con.execute("SELECT side, count(*) FROM liquidations WHERE symbol='HYPEUSDT' GROUP BY 1").fetchall() == [("BUY", 40)]
+    assert con.execute("SELECT side, count(*) FROM liquidations WHERE symbol='HYPEUSDT' GROUP BY 1").fetchall() == [
+        ("BUY", 40)
+    ]
     # forceOrder recordings strip USDT: BTC -> BTCUSDT. The 2025-01-27 burst has 33 unique BTC lines, two
     # of which repeat an event with usd_size / 1e6: 31 distinct (side, avg price, qty, time) events
     lines = [ln.split(",") for ln in set(data_lines(FORCEORDER, header=False))]
     burst = [f for f in lines if f[0] == "BTC" and 1737992280000 <= int(f[10]) < 1738000380000]
     assert len(burst) == 33
     distinct = {(f[1], f[6], f[9], f[10]) for f in burst}
-    n = con.execute("SELECT count(*) FROM liquidations WHERE symbol='BTCUSDT' AND time BETWEEN "
-                    "'2025-01-27 15:38' AND '2025-01-27 17:53' AND source = ?", [FORCEORDER.name]).fetchone()[0]
+    n = con.execute(
+        "SELECT count(*) FROM liquidations WHERE symbol='BTCUSDT' AND time BETWEEN "
+        "'2025-01-27 15:38' AND '2025-01-27 17:53' AND source = ?",
+        [FORCEORDER.name],
+    ).fetchone()[0]
     assert n == len(distinct) == 31
     bad = con.execute("SELECT count(*) FROM liquidations WHERE abs(usd_value - price * quantity) > 1e-5").fetchone()[0]
     assert bad == 0
@@ -135,8 +148,9 @@ def test_liquidation_sides_symbols_and_usd(full_db):
 
 def test_coverage_intervals_split_at_silences(full_db):
     con = duckdb.connect(str(full_db), read_only=True)
-    rows = con.execute("SELECT start_time, end_time, n_events FROM liquidation_coverage WHERE source = ?",
-                       [HYPE_LIQ.name]).fetchall()
+    rows = con.execute(
+        "SELECT start_time, end_time, n_events FROM liquidation_coverage WHERE source = ?", [HYPE_LIQ.name]
+    ).fetchall()
     # the HYPE recording covers 17:49:02 -> 18:34:57 without a 10-minute silence
     assert len(rows) == 1 and rows[0][2] == 1842
     # independent check on the 2025-01 recording: gaps > 600 s between consecutive unique event times
@@ -151,7 +165,17 @@ def test_zip_with_checksum_and_header_less_vision_klines(tmp_path):
     rows = data_lines(KLINES_1M)
     csv = tmp_path / "BTCUSDT-1m-2025-01-27.csv"
     csv.write_text("\n".join(rows) + "\n")
-    z = tmp_path / "data" / "futures" / "um" / "daily" / "markPriceKlines" / "BTCUSDT" / "1m" / "BTCUSDT-1m-2025-01-27.zip"
+    z = (
+        tmp_path
+        / "data"
+        / "futures"
+        / "um"
+        / "daily"
+        / "markPriceKlines"
+        / "BTCUSDT"
+        / "1m"
+        / "BTCUSDT-1m-2025-01-27.zip"
+    )
     z.parent.mkdir(parents=True)
     with zipfile.ZipFile(z, "w") as zf:
         zf.write(csv, csv.name)
@@ -160,20 +184,33 @@ def test_zip_with_checksum_and_header_less_vision_klines(tmp_path):
     db = tmp_path / "z.duckdb"
     ingest_paths([tmp_path / "data"], db)
     con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT price_type, interval, count(*) FROM klines GROUP BY ALL").fetchall() == [("mark", "1m", 135)]
+    assert con.execute("SELECT price_type, interval, count(*) FROM klines GROUP BY ALL").fetchall() == [
+        ("mark", "1m", 135)
+    ]
 
 
 def test_microsecond_epochs_are_understood(tmp_path):
     lines = data_lines(KLINES_15M)[:3]
     us = [",".join([ln.split(",")[0] + "000", *ln.split(",")[1:]]) for ln in lines]
-    p = write(tmp_path, "BTCUSDT-15m-us.csv", "open_time,open,high,low,close,volume,taker_buy_base,taker_buy_quote\n" + "\n".join(us) + "\n")
+    p = write(
+        tmp_path,
+        "BTCUSDT-15m-us.csv",
+        "open_time,open,high,low,close,volume,taker_buy_base,taker_buy_quote\n" + "\n".join(us) + "\n",
+    )
     db = tmp_path / "us.duckdb"
     ingest_paths([p], db)
-    ms = write(tmp_path, "BTCUSDT-15m-ms.csv", "open_time,open,high,low,close,volume,taker_buy_base,taker_buy_quote\n" + "\n".join(lines) + "\n")
+    ms = write(
+        tmp_path,
+        "BTCUSDT-15m-ms.csv",
+        "open_time,open,high,low,close,volume,taker_buy_base,taker_buy_quote\n" + "\n".join(lines) + "\n",
+    )
     db2 = tmp_path / "ms.duckdb"
     ingest_paths([ms], db2)
     q = "SELECT open_time, close FROM klines ORDER BY 1"
-    assert duckdb.connect(str(db), read_only=True).execute(q).fetchall() == duckdb.connect(str(db2), read_only=True).execute(q).fetchall()
+    assert (
+        duckdb.connect(str(db), read_only=True).execute(q).fetchall()
+        == duckdb.connect(str(db2), read_only=True).execute(q).fetchall()
+    )
 
 
 def test_overlapping_files_merge(tmp_path):
@@ -188,12 +225,18 @@ def test_overlapping_files_merge(tmp_path):
 
 def test_aliases_and_minimal_columns(tmp_path):
     # REST funding history and Vision funding with aliases; kline export with only OHLCV + taker-buy volumes
-    p = write(tmp_path, "ETHUSDT-fundingRate-x.csv", "calc_time,funding_interval_hours,last_funding_rate\n1699747200000,8,0.0001\n1699776000000,8,-0.0002\n")
+    p = write(
+        tmp_path,
+        "ETHUSDT-fundingRate-x.csv",
+        "calc_time,funding_interval_hours,last_funding_rate\n1699747200000,8,0.0001\n1699776000000,8,-0.0002\n",
+    )
     db = tmp_path / "a.duckdb"
     ingest_paths([p], db)
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT symbol, funding_rate, interval_hours FROM funding ORDER BY time").fetchall() == [
-        ("ETHUSDT", 0.0001, 8), ("ETHUSDT", -0.0002, 8)]
+        ("ETHUSDT", 0.0001, 8),
+        ("ETHUSDT", -0.0002, 8),
+    ]
 
 
 # ---------------------------------------------------------------- bad input: one clear error, nothing written
@@ -203,14 +246,22 @@ GOOD = "1699785900000,37144.50,37161.20,37108,37124,655.004,287.666,10680866.765
 GOOD2 = "1699786800000,37123.90,37141.50,37122.80,37134.40,439.032,258.679,9605024.0956\n"
 
 
-@pytest.mark.parametrize("body, row, field, words", [
-    (GOOD + "1699786800000,abc,37141.50,37122.80,37134.40,439.032,258.679,9605024.0956\n", 2, "open", "not a valid value"),
-    (GOOD + "1699786800000,nan,37141.50,37122.80,37134.40,439.032,258.679,9605024.0956\n", 2, "open", "NaN"),
-    (GOOD + "1699786800000,-5,37141.50,-6,37134.40,439.032,258.679,9605024.0956\n", 2, "open", "> 0"),
-    (GOOD2 + GOOD, 2, "open_time", "out of time order"),
-    (GOOD + "1699786800000,37123.90,37141.50\n", 2, None, "expected 8 columns, found 3"),
-    (GOOD2 + GOOD2.replace("439.032", "440"), 2, None, "duplicate key"),
-])
+@pytest.mark.parametrize(
+    "body, row, field, words",
+    [
+        (
+            GOOD + "1699786800000,abc,37141.50,37122.80,37134.40,439.032,258.679,9605024.0956\n",
+            2,
+            "open",
+            "not a valid value",
+        ),
+        (GOOD + "1699786800000,nan,37141.50,37122.80,37134.40,439.032,258.679,9605024.0956\n", 2, "open", "NaN"),
+        (GOOD + "1699786800000,-5,37141.50,-6,37134.40,439.032,258.679,9605024.0956\n", 2, "open", "> 0"),
+        (GOOD2 + GOOD, 2, "open_time", "out of time order"),
+        (GOOD + "1699786800000,37123.90,37141.50\n", 2, None, "expected 8 columns, found 3"),
+        (GOOD2 + GOOD2.replace("439.032", "440"), 2, None, "duplicate key"),
+    ],
+)
 def test_bad_kline_rows(tmp_path, body, row, field, words):
     db = tmp_path / "bad.duckdb"
     good = write(tmp_path, "BTCUSDT-15m-good.csv", HDR + GOOD)
@@ -283,8 +334,11 @@ def test_timestamp_in_wrong_unit_is_rejected(tmp_path):
 
 def test_cli_error_is_one_line_exit_2(tmp_path):
     bad = write(tmp_path, "BTCUSDT-15m-bad.csv", HDR + GOOD.replace("37108", "x"))
-    r = subprocess.run([sys.executable, "-m", "liq_signals.cli", "ingest", str(bad), "--db", str(tmp_path / "c.duckdb"), "-q"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "liq_signals.cli", "ingest", str(bad), "--db", str(tmp_path / "c.duckdb"), "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0
     assert "row 1" in r.stderr and "field 'low'" in r.stderr and "Traceback" not in r.stderr

@@ -24,16 +24,27 @@ def test_open_interest_payload():
     assert pt.ts_ns == 1_589_437_530_011_000_000 and pt.open_interest == 10659.509
 
 
-@pytest.mark.parametrize("payload", [[], {"openInterest": "x", "time": 1}, {"openInterest": "1"},
-                                     {"openInterest": "1", "time": "12"}, {"openInterest": "nan", "time": 1}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        {"openInterest": "x", "time": 1},
+        {"openInterest": "1"},
+        {"openInterest": "1", "time": "12"},
+        {"openInterest": "nan", "time": 1},
+    ],
+)
 def test_malformed_open_interest_is_refused(payload):
     with pytest.raises(FeedFormatError):
         parse_open_interest(payload)
 
 
 def test_force_order_side_is_the_liquidated_position():
-    sell = {"e": "forceOrder", "E": 5, "o": {"s": "BTCUSDT", "S": "SELL", "q": "0.014", "p": "9910", "ap": "9910",
-                                             "z": "0.014", "T": 1568014460893}}
+    sell = {
+        "e": "forceOrder",
+        "E": 5,
+        "o": {"s": "BTCUSDT", "S": "SELL", "q": "0.014", "p": "9910", "ap": "9910", "z": "0.014", "T": 1568014460893},
+    }
     f = parse_force_order(sell)
     assert (f.side, f.symbol, f.ts_ns) == ("long", "BTCUSDT", 1_568_014_460_893_000_000)
     assert f.notional_usd == pytest.approx(138.74)  # 9910 x 0.014
@@ -44,8 +55,16 @@ def test_force_order_side_is_the_liquidated_position():
 
 
 def test_mark_price_payload():
-    m = parse_mark_price({"e": "markPriceUpdate", "E": 1562305380000, "s": "BTCUSDT", "p": "11794.15",
-                          "r": "0.00038167", "T": 1562306400000})
+    m = parse_mark_price(
+        {
+            "e": "markPriceUpdate",
+            "E": 1562305380000,
+            "s": "BTCUSDT",
+            "p": "11794.15",
+            "r": "0.00038167",
+            "T": 1562306400000,
+        }
+    )
     assert m == MarkUpdate(1_562_305_380_000_000_000, 11794.15, 0.00038167, 1_562_306_400_000_000_000)
 
 
@@ -69,10 +88,16 @@ def test_retry_after_header():
     assert retry_after_secs({"Retry-After": "soon"}, 2.0) == 2.0
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"base_url_http": "ftp://x"}, "base_url_http"), ({"base_url_ws": "http://x"}, "base_url_ws"),
-    ({"oi_poll_secs": 0}, "oi_poll_secs"), ({"instrument_ids": ("BTCUSDT.BINANCE",)}, "BTCUSDT.BINANCE"),
-    ({"gap_secs": -1.0}, "gap_secs")])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"base_url_http": "ftp://x"}, "base_url_http"),
+        ({"base_url_ws": "http://x"}, "base_url_ws"),
+        ({"oi_poll_secs": 0}, "oi_poll_secs"),
+        ({"instrument_ids": ("BTCUSDT.BINANCE",)}, "BTCUSDT.BINANCE"),
+        ({"gap_secs": -1.0}, "gap_secs"),
+    ],
+)
 def test_client_config_errors_name_the_field(kwargs, field):
     from liq_signals.live.config import LiqLiveDataClientConfig
 
@@ -80,13 +105,16 @@ def test_client_config_errors_name_the_field(kwargs, field):
         LiqLiveDataClientConfig(**kwargs)
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\nspeeed = 1\n', "speeed"),
-    ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\n[replay]\nsped = 1\n', "sped"),
-    ('instrument = "BTCUSDT-PERP.BINANCE"\n', "bar_type"),
-    ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\n[warm_start]\nsource = "disk"\n', "warm_start.source"),
-    ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\nduration = "10"\n', "duration"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\nspeeed = 1\n', "speeed"),
+        ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\n[replay]\nsped = 1\n', "sped"),
+        ('instrument = "BTCUSDT-PERP.BINANCE"\n', "bar_type"),
+        ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\n[warm_start]\nsource = "disk"\n', "warm_start.source"),
+        ('instrument = "BTCUSDT-PERP.BINANCE"\nbar_type = "x"\nduration = "10"\n', "duration"),
+    ],
+)
 def test_live_config_errors_exit_2_with_one_line(tmp_path, capsys, monkeypatch, text, needle):
     import sys
 
@@ -116,8 +144,9 @@ def test_rest_warm_start_reads_what_the_database_holds(tmp_path):
     ingest_paths([SAMPLE_DIR], db)
     until = to_ns("2023-11-20T00:00:00Z")
     start = until - 48 * 3_600_000_000_000
-    th = ReplayServerThread(ReplayServer(load_replay_data(db, "BTCUSDT"), start_ms=until // 1_000_000,
-                                         wait_streams=("never@started",)))
+    th = ReplayServerThread(
+        ReplayServer(load_replay_data(db, "BTCUSDT"), start_ms=until // 1_000_000, wait_streams=("never@started",))
+    )
     th.start()
     try:
         rest = history_from_rest(th.base_http, "BTCUSDT", "15m", start, until)
@@ -135,5 +164,6 @@ def test_rest_warm_start_reads_what_the_database_holds(tmp_path):
     np.testing.assert_array_equal(ro["ts_ns"].to_numpy(), do["ts_ns"].to_numpy())
     for col in ("open_interest", "open_interest_value", "taker_ratio"):
         np.testing.assert_allclose(ro[col].to_numpy(), do[col].to_numpy(), rtol=1e-12, atol=1e-8)
-    np.testing.assert_array_equal(rest.funding["ts_ns"].to_numpy(),
-                                  ref.funding["ts_ns"][ref.funding["ts_ns"] < until].to_numpy())
+    np.testing.assert_array_equal(
+        rest.funding["ts_ns"].to_numpy(), ref.funding["ts_ns"][ref.funding["ts_ns"] < until].to_numpy()
+    )

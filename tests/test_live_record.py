@@ -28,8 +28,18 @@ def source_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("rec") / "src.duckdb"
     ingest_paths([SAMPLE_DIR], path)
     con = duckdb.connect(str(path))
-    rows = [("BTCUSDT", f"2023-11-20 00:{i + 10:02d}:07.250", "long" if i % 2 else "short", 37000.0 + 10 * i,
-             round(0.1 * (i + 1), 3), (37000.0 + 10 * i) * round(0.1 * (i + 1), 3), "synthetic") for i in range(30)]
+    rows = [
+        (
+            "BTCUSDT",
+            f"2023-11-20 00:{i + 10:02d}:07.250",
+            "long" if i % 2 else "short",
+            37000.0 + 10 * i,
+            round(0.1 * (i + 1), 3),
+            (37000.0 + 10 * i) * round(0.1 * (i + 1), 3),
+            "synthetic",
+        )
+        for i in range(30)
+    ]
     con.executemany("INSERT INTO liquidations VALUES (?, ?::TIMESTAMP, ?, ?, ?, ?, ?)", rows)
     con.close()
     return path
@@ -40,16 +50,20 @@ def _server(source_db):
     from liq_signals.live.replay_server import ReplayServer, ReplayServerThread
     from liq_signals.times import to_ns
 
-    return ReplayServerThread(ReplayServer(load_replay_data(source_db, "BTCUSDT"), start_ms=to_ns(START) // 10**6,
-                                           end_ms=to_ns(END) // 10**6,
-                                           wait_streams=("btcusdt@markPrice", "btcusdt@forceOrder")))
+    return ReplayServerThread(
+        ReplayServer(
+            load_replay_data(source_db, "BTCUSDT"),
+            start_ms=to_ns(START) // 10**6,
+            end_ms=to_ns(END) // 10**6,
+            wait_streams=("btcusdt@markPrice", "btcusdt@forceOrder"),
+        )
+    )
 
 
 def _cfg(th):
     from liq_signals.live.config import LiqLiveDataClientConfig
 
-    return LiqLiveDataClientConfig(base_url_http=th.base_http, base_url_ws=th.base_ws, oi_poll_secs=0.002,
-                                   gap_secs=600)
+    return LiqLiveDataClientConfig(base_url_http=th.base_http, base_url_ws=th.base_ws, oi_poll_secs=0.002, gap_secs=600)
 
 
 def _record_replay(source_db, db):
@@ -97,8 +111,11 @@ def _expected(source_db):
     # a mark update at each kline (sent at close time + 1 ms), funding time and OI instant in the window (one
     # row per instant), plus the current one at the start (stamped at the last close time before it)
     kl = closes + 1
-    instants = set(ft[(ft >= s) & (ft <= e)].tolist()) | set(oi_t[(oi_t >= s) & (oi_t <= e)].tolist()) \
+    instants = (
+        set(ft[(ft >= s) & (ft <= e)].tolist())
+        | set(oi_t[(oi_t >= s) & (oi_t <= e)].tolist())
         | set(kl[(kl >= s) & (kl <= e)].tolist())
+    )
     n_marks = len(instants) + 1
     return {"live_open_interest": n_oi, "funding": n_funding, "live_mark_price": n_marks, "liquidations": 30}
 
@@ -132,9 +149,27 @@ def test_sigterm_flushes_the_last_batch(source_db, tmp_path):
     th.start()
     try:
         exe = os.path.join(os.path.dirname(sys.executable), "liq-signals")
-        proc = subprocess.Popen([exe, "record", "--symbols", "BTCUSDT", "--db", str(db), "--flush-every", "1h",
-                                 "--oi-poll", "20ms", "--base-url-http", th.base_http, "--base-url-ws", th.base_ws],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                exe,
+                "record",
+                "--symbols",
+                "BTCUSDT",
+                "--db",
+                str(db),
+                "--flush-every",
+                "1h",
+                "--oi-poll",
+                "20ms",
+                "--base-url-http",
+                th.base_http,
+                "--base-url-ws",
+                th.base_ws,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             t0 = time.monotonic()
             while th.server.sent["kline"] < 5 and time.monotonic() - t0 < 30:

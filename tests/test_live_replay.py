@@ -27,8 +27,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 START = "2023-11-17T00:00:00Z"
 END = "2023-11-19T00:00:00Z"
 WARM_HOURS = 72
-ACTOR = dict(model="a", proximity_bps=60.0, bucket_floor_usd=3e6, min_cluster_notional=1e7, cooldown_bars=4,
-             warmup_bars=96)
+ACTOR = dict(
+    model="a", proximity_bps=60.0, bucket_floor_usd=3e6, min_cluster_notional=1e7, cooldown_bars=4, warmup_bars=96
+)
 ENGINE = dict(bucket_mode="fixed", bucket_width=50.0, min_history_hours=24.0)
 
 
@@ -45,8 +46,9 @@ def db(tmp_path_factory):
 def _config(tmp_path, strategy=True, model="a", taker_ratio=True) -> object:
     from liq_signals.live.settings import load_live_settings
 
-    actor = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}"
-                      for k, v in dict(ACTOR, model=model).items())
+    actor = "\n".join(
+        f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in dict(ACTOR, model=model).items()
+    )
     engine = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {v}" for k, v in ENGINE.items())
     text = f'''
 instrument = "BTCUSDT-PERP.BINANCE"
@@ -106,9 +108,12 @@ def _expected_inputs(db, taker_ratio=True):
     live_oi["open_interest"] = [float(f"{v:.3f}") for v in live_oi["open_interest"]]
     # the mark in force at a time: the last of the bar closes (no mark klines in the DB) and the marks implied by
     # the OI rows (value / OI) at or before it, as served (0.1 tick)
-    series = pd.concat([pd.DataFrame({"t": bars["close_ms"], "mark": bars["close"]}),
-                        pd.DataFrame({"t": oi["ts_ns"] // 1_000_000,
-                                      "mark": oi["open_interest_value"] / oi["open_interest"]})])
+    series = pd.concat(
+        [
+            pd.DataFrame({"t": bars["close_ms"], "mark": bars["close"]}),
+            pd.DataFrame({"t": oi["ts_ns"] // 1_000_000, "mark": oi["open_interest_value"] / oi["open_interest"]}),
+        ]
+    )
     series = series[np.isfinite(series["mark"])].sort_values("t", kind="stable")
     series["mark"] = [float(f"{v:.1f}") for v in series["mark"]]
 
@@ -117,8 +122,9 @@ def _expected_inputs(db, taker_ratio=True):
 
     live_oi["open_interest_value"] = live_oi["open_interest"].to_numpy() * mark_at(live_oi["ts_ns"])
     # the taker ratio of the same 5-minute row as served (8 decimals), when the client asks for it
-    live_oi["taker_ratio"] = [float(f"{r:.8f}") if taker_ratio and np.isfinite(r) else np.nan
-                              for r in live_oi["taker_ratio"]]
+    live_oi["taker_ratio"] = [
+        float(f"{r:.8f}") if taker_ratio and np.isfinite(r) else np.nan for r in live_oi["taker_ratio"]
+    ]
     # funding: the DB's rows before the start; live, each funding time's rate with the mark known then
     f = m.funding
     warm_f = f[(f["ts_ns"] >= warm_from) & (f["ts_ns"] < start)]
@@ -147,8 +153,15 @@ def _engine_events(db, model="a", taker_ratio=True):
     inputs = replace(m, bars=bars, open_interest=oi, mark_price=m.mark_price.iloc[:0])
     engine = LiquidationEngine(EngineConfig(symbol="BTCUSDT", model=model, **ENGINE))
     feeder = InputFeeder(inputs, engine)
-    signals = ProximitySignals(ProximityConfig(ACTOR["proximity_bps"], ACTOR["min_cluster_notional"], 0.0,
-                                               ACTOR["cooldown_bars"], ACTOR["bucket_floor_usd"]))
+    signals = ProximitySignals(
+        ProximityConfig(
+            ACTOR["proximity_bps"],
+            ACTOR["min_cluster_notional"],
+            0.0,
+            ACTOR["cooldown_bars"],
+            ACTOR["bucket_floor_usd"],
+        )
+    )
     start = to_ns(START)
     out = []
     for n, bar in enumerate(inputs.bars.itertuples(index=False), start=1):
@@ -156,16 +169,27 @@ def _engine_events(db, model="a", taker_ratio=True):
         warm = n >= ACTOR["warmup_bars"] and engine.initialized
         events = signals.on_bar(engine, bar.ts_ns, bar.high, bar.low, bar.close, warm)
         if bar.ts_ns >= start:
-            out += [(ev.ts_ns, ev.cluster.side, ev.cluster.price_low, ev.cluster.price_high, ev.cluster.notional_usd,
-                     ev.cluster.distance_bps, ev.event) for ev in events]
+            out += [
+                (
+                    ev.ts_ns,
+                    ev.cluster.side,
+                    ev.cluster.price_low,
+                    ev.cluster.price_high,
+                    ev.cluster.notional_usd,
+                    ev.cluster.distance_bps,
+                    ev.event,
+                )
+                for ev in events
+            ]
     return out, len(warm_bars), live_bars, live_oi
 
 
 def test_live_events_equal_the_engine_over_the_same_inputs(db, live_run):
     expected, n_warm, live_bars, live_oi = _engine_events(db)
     actor = live_run.actor
-    published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
-                 for e in actor.events]
+    published = [
+        (e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event) for e in actor.events
+    ]
     assert actor.warm_bars == n_warm > 200
     assert actor.bars_seen == len(live_bars) == 193  # 2 days of 15-minute bars (48 h x 4) + the one closing at START
     assert len(expected) >= 5
@@ -188,8 +212,16 @@ def test_live_run_directory_matches_the_backtest_layout(live_run):
 
     d = live_run.run_dir
     frame = pd.read_csv(d / "proximity_events.csv")
-    assert list(frame.columns) == ["ts", "side", "price_low", "price_high", "notional_usd", "distance_bps", "model",
-                                   "event"]
+    assert list(frame.columns) == [
+        "ts",
+        "side",
+        "price_low",
+        "price_high",
+        "notional_usd",
+        "distance_bps",
+        "model",
+        "event",
+    ]
     assert len(frame) == len(live_run.actor.events)
     summary = json.loads((d / "summary.json").read_text())
     assert summary["stop_reason"] == "replay exhausted" and summary["replay"]["done"]
@@ -224,8 +256,10 @@ def test_faults_are_survived_without_changing_the_events(db, faulty_run):
     expected, _, _, _ = _engine_events(db, model="b", taker_ratio=False)
     assert expected != _engine_events(db, model="a", taker_ratio=False)[0]  # funding matters to model b
     assert result.actor.funding_seen == 7  # 2 days x 3 funding times (00, 08, 16 UTC) + the one at END
-    published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
-                 for e in result.actor.events]
+    published = [
+        (e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
+        for e in result.actor.events
+    ]
     assert published == expected
     c = result.summary["client"]
     assert c["http_backoffs"] == 1 and c["malformed"] == 1 and c["ws_reconnects"] == 1

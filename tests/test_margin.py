@@ -55,7 +55,11 @@ def test_worked_examples_vectorised_in_one_call():
     table = load_bracket_table("BTCUSDT", OLD)
     cases = [w for w in WORKED if w[1] == OLD]
     r = liquidation_price(
-        np.array([c[2] for c in cases]), np.array([c[3] for c in cases]), EP, table, wallet=np.array([c[4] for c in cases])
+        np.array([c[2] for c in cases]),
+        np.array([c[3] for c in cases]),
+        EP,
+        table,
+        wallet=np.array([c[4] for c in cases]),
     )
     assert list(np.round(r.price, 2)) == [c[8] for c in cases]
     assert list(r.bracket) == [c[5] for c in cases]
@@ -137,8 +141,12 @@ def test_hundred_thousand_positions_one_call():
 
 # ---------------------------------------------------------------- hypothesis properties
 
-TABLES = [load_bracket_table("BTCUSDT", NEW), load_bracket_table("BTCUSDT", OLD), load_bracket_table("XRPUSDT", NEW),
-          load_bracket_table("ZZZUSDT", NEW)]
+TABLES = [
+    load_bracket_table("BTCUSDT", NEW),
+    load_bracket_table("BTCUSDT", OLD),
+    load_bracket_table("XRPUSDT", NEW),
+    load_bracket_table("ZZZUSDT", NEW),
+]
 sizes = st.floats(1e-3, 5e4)
 entries = st.floats(0.01, 2e5)
 leverages = st.floats(1.01, 150)
@@ -173,8 +181,7 @@ def test_higher_leverage_is_closer_to_entry(table, size, entry, f1, f2):
 
 
 @settings(max_examples=300, deadline=None)
-@given(table=tables, side=st.sampled_from([1, -1]), size=sizes, entry=entries,
-       wallet_frac=st.floats(-0.5, 3.0))
+@given(table=tables, side=st.sampled_from([1, -1]), size=sizes, entry=entries, wallet_frac=st.floats(-0.5, 3.0))
 def test_bracket_contains_notional_and_equity_equals_maintenance(table, side, size, entry, wallet_frac):
     wallet = wallet_frac * size * entry
     r = liquidation_price(side, size, entry, table, wallet=wallet)
@@ -208,6 +215,7 @@ def test_leverage_form_equals_full_formula_in_bracket_one(side, entry, lev):
 
 # ---------------------------------------------------------------- CLI
 
+
 def _app() -> typer.Typer:
     from liq_signals.commands import liq_price
 
@@ -229,8 +237,20 @@ def _cli_json(*args: str) -> dict:
 
 @pytest.mark.parametrize(("case", "date", "side", "size", "wallet", "bracket", "mmr", "cum", "lp"), WORKED)
 def test_worked_examples_cli(case, date, side, size, wallet, bracket, mmr, cum, lp):
-    out = _cli_json("--symbol", "BTCUSDT", "--side", "long" if side == 1 else "short", "--size", str(size),
-                    "--entry", "67000", "--wallet", str(wallet), "--brackets-date", date)
+    out = _cli_json(
+        "--symbol",
+        "BTCUSDT",
+        "--side",
+        "long" if side == 1 else "short",
+        "--size",
+        str(size),
+        "--entry",
+        "67000",
+        "--wallet",
+        str(wallet),
+        "--brackets-date",
+        date,
+    )
     assert round(out["liquidation_price"], 2) == lp
     assert out["bracket"] == bracket and out["mmr"] == mmr and out["cum"] == cum
     assert out["brackets_date"] == date and out["brackets_file"] == f"binance-usdm-{date}.json"
@@ -240,14 +260,17 @@ def test_worked_examples_cli(case, date, side, size, wallet, bracket, mmr, cum, 
 @pytest.mark.parametrize("lev", sorted(LEVERAGE_FORM))
 def test_leverage_form_cli(lev):
     for side, expected in zip(("long", "short"), LEVERAGE_FORM[lev]):
-        out = _cli_json("--side", side, "--size", "1", "--entry", "67000", "--leverage", str(lev),
-                        "--brackets-date", NEW)
+        out = _cli_json(
+            "--side", side, "--size", "1", "--entry", "67000", "--leverage", str(lev), "--brackets-date", NEW
+        )
         assert round(out["liquidation_price"], 2) == expected
 
 
 def test_cli_text_output_names_snapshot():
-    result = CliRunner().invoke(_app(), ["liq-price", "--side", "long", "--size", "1", "--entry", "67000",
-                                         "--wallet", "6700", "--brackets-date", OLD])
+    result = CliRunner().invoke(
+        _app(),
+        ["liq-price", "--side", "long", "--size", "1", "--entry", "67000", "--wallet", "6700", "--brackets-date", OLD],
+    )
     assert result.exit_code == 0
     assert "60,552.76" in result.stdout and "bracket: 2" in result.stdout and "2021-03-18" in result.stdout
 
@@ -266,8 +289,20 @@ def test_cli_not_liquidatable():
 
 def test_cli_brackets_file(tmp_path):
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps([{"bracket": 1, "notionalFloor": 0, "notionalCap": 1e9, "initialLeverage": 20,
-                                 "maintMarginRatio": 0.01, "cum": 0}]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "bracket": 1,
+                    "notionalFloor": 0,
+                    "notionalCap": 1e9,
+                    "initialLeverage": 20,
+                    "maintMarginRatio": 0.01,
+                    "cum": 0,
+                }
+            ]
+        )
+    )
     out = _cli_json("--side", "long", "--size", "1", "--entry", "100", "--leverage", "10", "--brackets", str(path))
     assert out["liquidation_price"] == pytest.approx(100 * 0.9 / 0.99, rel=1e-12)
     assert out["brackets_file"].endswith("mine.json")
@@ -296,12 +331,33 @@ def test_real_cli_exit_code_and_one_line_error():
     except ImportError as exc:  # another command module not written yet
         pytest.skip(f"liq_signals.cli not importable yet: {exc}")
     run = [sys.executable, "-c", "from liq_signals.cli import main; main()", "liq-price"]
-    ok = subprocess.run(run + ["--side", "short", "--size", "0.5", "--entry", "67000", "--wallet", "1340",
-                               "--brackets-date", NEW, "--json"], capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        run
+        + [
+            "--side",
+            "short",
+            "--size",
+            "0.5",
+            "--entry",
+            "67000",
+            "--wallet",
+            "1340",
+            "--brackets-date",
+            NEW,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert round(json.loads(ok.stdout)["liquidation_price"], 2) == 69_402.39
-    bad = subprocess.run(run + ["--side", "long", "--size", "-1", "--entry", "67000", "--leverage", "10"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        run + ["--side", "long", "--size", "-1", "--entry", "67000", "--leverage", "10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "--size" in bad.stderr
 
@@ -309,8 +365,10 @@ def test_real_cli_exit_code_and_one_line_error():
 # ------------------------------------------------------------------------------- leverage Binance allows
 # Hand-read from brackets_data/binance-usdm-2025-08-19.json, BTCUSDT: bracket 1 0-300,000 USDT at most
 # 150x, bracket 2 300,000-800,000 at most 100x, bracket 5 12,000,000-70,000,000 at most 25x.
-@pytest.mark.parametrize(("size", "entry", "bracket", "max_lev"), [
-    (1, 67_000, 1, 150), (3, 100_000, 1, 150), (3.0000001, 100_000, 2, 100), (1000, 67_000, 5, 25)])
+@pytest.mark.parametrize(
+    ("size", "entry", "bracket", "max_lev"),
+    [(1, 67_000, 1, 150), (3, 100_000, 1, 150), (3.0000001, 100_000, 2, 100), (1000, 67_000, 5, 25)],
+)
 def test_max_leverage_at_reads_the_bracket_of_the_notional(size, entry, bracket, max_lev):
     from liq_signals.engine.brackets import load_bracket_table
 
@@ -338,14 +396,45 @@ def test_check_leverage_refuses_what_binance_would_not_open():
 def test_liq_price_cli_refuses_125x_on_67m_notional(capsys):
     from liq_signals.cli import run
 
-    code = run(["liq-price", "--symbol", "BTCUSDT", "--side", "long", "--size", "1000", "--entry", "67000",
-                "--leverage", "125", "--brackets-date", "2025-08-19"])
+    code = run(
+        [
+            "liq-price",
+            "--symbol",
+            "BTCUSDT",
+            "--side",
+            "long",
+            "--size",
+            "1000",
+            "--entry",
+            "67000",
+            "--leverage",
+            "125",
+            "--brackets-date",
+            "2025-08-19",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "25x" in err and "--leverage 125x" in err
     # at the bracket's maximum it answers: LP = (WB - size*EP + cum) / (size*MMR - size), WB = 67e6/25,
     # bracket 5 (MMR 2%, cum 132,000) holds the notional at that price
-    code = run(["liq-price", "--symbol", "BTCUSDT", "--side", "long", "--size", "1000", "--entry", "67000",
-                "--leverage", "25", "--brackets-date", "2025-08-19", "--json"])
+    code = run(
+        [
+            "liq-price",
+            "--symbol",
+            "BTCUSDT",
+            "--side",
+            "long",
+            "--size",
+            "1000",
+            "--entry",
+            "67000",
+            "--leverage",
+            "25",
+            "--brackets-date",
+            "2025-08-19",
+            "--json",
+        ]
+    )
     out = capsys.readouterr().out
     lp = (67e6 / 25 - 67e6 + 132_000) / (1000 * 0.02 - 1000)
     assert code == 0 and json.loads(out)["liquidation_price"] == pytest.approx(lp)

@@ -33,9 +33,18 @@ def test_liquidation_proximity_round_trips_through_catalog(tmp_path):
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
     events = [
-        LiquidationProximity(1_700_000_000_000_000_000 + i * 900_000_000_000, 1_700_000_000_000_000_000 + i * 900_000_000_000,
-                             instrument_id=IID, side=side, price_low=40000.0 + i, price_high=40050.0 + i,
-                             notional_usd=1.5e7 * (i + 1), distance_bps=12.5 * i, model="a", event=ev)
+        LiquidationProximity(
+            1_700_000_000_000_000_000 + i * 900_000_000_000,
+            1_700_000_000_000_000_000 + i * 900_000_000_000,
+            instrument_id=IID,
+            side=side,
+            price_low=40000.0 + i,
+            price_high=40050.0 + i,
+            notional_usd=1.5e7 * (i + 1),
+            distance_bps=12.5 * i,
+            model="a",
+            event=ev,
+        )
         for i, (side, ev) in enumerate([("long", "entered"), ("short", "left"), ("long", "swept")])
     ]
     catalog = ParquetDataCatalog(str(tmp_path))
@@ -70,11 +79,13 @@ def test_actor_config_errors_name_the_field(kwargs, field):
 def test_actor_config_is_importable_by_path():
     from nautilus_trader.common.config import ActorFactory, ImportableActorConfig
 
-    actor = ActorFactory.create(ImportableActorConfig(
-        actor_path="liq_signals.nautilus.actor:LiquidationSignalActor",
-        config_path="liq_signals.nautilus.actor:LiquidationSignalActorConfig",
-        config={"instrument_id": str(IID), "bar_type": str(BAR_TYPE), "proximity_bps": 75.0},
-    ))
+    actor = ActorFactory.create(
+        ImportableActorConfig(
+            actor_path="liq_signals.nautilus.actor:LiquidationSignalActor",
+            config_path="liq_signals.nautilus.actor:LiquidationSignalActorConfig",
+            config={"instrument_id": str(IID), "bar_type": str(BAR_TYPE), "proximity_bps": 75.0},
+        )
+    )
     assert isinstance(actor, LiquidationSignalActor)
     assert actor.config.proximity_bps == 75.0
 
@@ -93,8 +104,14 @@ def _engine(bars, oi, funding, actor, strategy=None):
     from liq_signals.nautilus.instruments import binance_perpetual
 
     engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True), run_analysis=False))
-    engine.add_venue(Venue("BINANCE"), oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
-                     base_currency=None, starting_balances=[Money(100_000, USDT)], default_leverage=Decimal(5))
+    engine.add_venue(
+        Venue("BINANCE"),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.MARGIN,
+        base_currency=None,
+        starting_balances=[Money(100_000, USDT)],
+        default_leverage=Decimal(5),
+    )
     engine.add_instrument(binance_perpetual("BTCUSDT"))
     # observations first: at equal timestamps the (stable) sort keeps them ahead of the bar they belong to
     if oi:
@@ -131,19 +148,34 @@ def sample(btc_month):
     for col in ("open", "high", "low", "close"):  # the prices exactly as the actor receives them (tick-rounded)
         bars[col] = [getattr(b, col).as_double() for b in nt_bars]
     inputs = replace(m, bars=bars, open_interest=oi.reset_index(drop=True), funding=funding)
-    nt_oi = [CustomData(DataType(OpenInterest), OpenInterest(t, t, instrument_id=IID, open_interest=v,
-                                                             open_interest_value=w, taker_ratio=r))
-             for t, v, w, r in zip(oi["ts_ns"].tolist(), oi["open_interest"].tolist(),
-                                   oi["open_interest_value"].tolist(), oi["taker_ratio"].tolist())]
-    nt_funding = [CustomData(DataType(FundingRate), FundingRate(t, t, instrument_id=IID, rate=r, mark_price=p,
-                                                                interval_hours=8))
-                  for t, r, p in zip(funding["ts_ns"].tolist(), funding["rate"].tolist(),
-                                     funding["mark_price"].tolist())]
+    nt_oi = [
+        CustomData(
+            DataType(OpenInterest),
+            OpenInterest(t, t, instrument_id=IID, open_interest=v, open_interest_value=w, taker_ratio=r),
+        )
+        for t, v, w, r in zip(
+            oi["ts_ns"].tolist(),
+            oi["open_interest"].tolist(),
+            oi["open_interest_value"].tolist(),
+            oi["taker_ratio"].tolist(),
+        )
+    ]
+    nt_funding = [
+        CustomData(DataType(FundingRate), FundingRate(t, t, instrument_id=IID, rate=r, mark_price=p, interval_hours=8))
+        for t, r, p in zip(funding["ts_ns"].tolist(), funding["rate"].tolist(), funding["mark_price"].tolist())
+    ]
     return inputs, nt_bars, nt_oi, nt_funding
 
 
-ACTOR_KW = dict(model="a", proximity_bps=60.0, bucket_floor_usd=3e6, min_cluster_notional=1e7,
-                cooldown_bars=4, warmup_bars=96, heatmap_every=4)
+ACTOR_KW = dict(
+    model="a",
+    proximity_bps=60.0,
+    bucket_floor_usd=3e6,
+    min_cluster_notional=1e7,
+    cooldown_bars=4,
+    warmup_bars=96,
+    heatmap_every=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +222,9 @@ def test_low_level_actor_snapshots_equal_batch_heatmap(sample, model_run):
     for t in times[:: max(1, len(times) // 40)]:  # ~40 snapshots spread over the month
         edges = grid.edges_around(float(closes[t]), cfg.grid_range_fraction)
         a = hm_actor[hm_actor["time"] == t].sort_values(key, ignore_index=True)
-        b = batch[(batch["time"] == t) & (batch["price_low"] >= edges[0] - 1e-9) & (batch["price_high"] <= edges[-1] + 1e-9)]
+        b = batch[
+            (batch["time"] == t) & (batch["price_low"] >= edges[0] - 1e-9) & (batch["price_high"] <= edges[-1] + 1e-9)
+        ]
         b = b.sort_values(key, ignore_index=True)
         assert len(a) == len(b), t
         np.testing.assert_array_equal(a["price_low"].to_numpy(), b["price_low"].to_numpy())
@@ -214,8 +248,9 @@ def test_low_level_events_are_consistent_with_their_thresholds(low_level_run):
 
 def test_missing_open_interest_fails_with_clear_message(sample):
     _, bars, _, funding = sample
-    actor = LiquidationSignalActor(LiquidationSignalActorConfig(
-        instrument_id=IID, bar_type=BAR_TYPE, open_interest_timeout_bars=8, **ACTOR_KW))
+    actor = LiquidationSignalActor(
+        LiquidationSignalActorConfig(instrument_id=IID, bar_type=BAR_TYPE, open_interest_timeout_bars=8, **ACTOR_KW)
+    )
     engine = _engine(bars[:50], [], funding[:3], actor)
     with pytest.raises(OpenInterestMissingError, match="no OpenInterest for BTCUSDT-PERP.BINANCE after 8 bars"):
         engine.run()
@@ -241,8 +276,10 @@ def test_actor_events_equal_the_engine_signals_outside_nautilus(sample, low_leve
         for ev in signals.on_bar(engine, bar.ts_ns, bar.high, bar.low, bar.close, warm):
             c = ev.cluster
             expected.append((ev.ts_ns, c.side, c.price_low, c.price_high, c.notional_usd, c.distance_bps, ev.event))
-    published = [(e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
-                 for e in low_level_run.events]
+    published = [
+        (e.ts_event, e.side, e.price_low, e.price_high, e.notional_usd, e.distance_bps, e.event)
+        for e in low_level_run.events
+    ]
     assert len(published) > 10 and published == expected
 
 
@@ -261,9 +298,14 @@ def test_published_events_persist_to_the_configured_catalog(sample, tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(event=st.sampled_from(["entered", "touched", "swept", "left"]), side=st.sampled_from(["long", "short"]),
-       low=st.floats(0.01, 1e6), width=st.floats(0.0, 1e4), notional=st.floats(0.0, 1e11),
-       distance=st.floats(0.0, 1e4))
+@given(
+    event=st.sampled_from(["entered", "touched", "swept", "left"]),
+    side=st.sampled_from(["long", "short"]),
+    low=st.floats(0.01, 1e6),
+    width=st.floats(0.0, 1e4),
+    notional=st.floats(0.0, 1e11),
+    distance=st.floats(0.0, 1e4),
+)
 def test_signal_value_parses_back_to_its_fields(event, side, low, width, notional, distance):
     from liq_signals.nautilus.data_types import ProximitySignal
 
@@ -271,12 +313,23 @@ def test_signal_value_parses_back_to_its_fields(event, side, low, width, notiona
     back = ProximitySignal.parse(sig.to_value())
     assert (back.event, back.side) == (event, side)
     # rounded as documented: prices to 0.01, notional to 1 USDT, distance to 0.1 bps
-    assert abs(back.price_low - low) <= 0.005 + 1e-9 * low and abs(back.price_high - (low + width)) <= 0.005 + 1e-9 * (low + width)
-    assert abs(back.notional_usd - notional) <= 0.5 + 1e-12 * notional and abs(back.distance_bps - distance) <= 0.05 + 1e-9
+    assert abs(back.price_low - low) <= 0.005 + 1e-9 * low and abs(back.price_high - (low + width)) <= 0.005 + 1e-9 * (
+        low + width
+    )
+    assert (
+        abs(back.notional_usd - notional) <= 0.5 + 1e-12 * notional and abs(back.distance_bps - distance) <= 0.05 + 1e-9
+    )
 
 
-@pytest.mark.parametrize(("value", "word"), [("entered|long|1|2|3", "6"), ("jumped|long|1|2|3|4", "event"),
-                                             ("left|up|1|2|3|4", "side"), ("left|long|1|x|3|4", "price_high")])
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [
+        ("entered|long|1|2|3", "6"),
+        ("jumped|long|1|2|3|4", "event"),
+        ("left|up|1|2|3|4", "side"),
+        ("left|long|1|x|3|4", "price_high"),
+    ],
+)
 def test_bad_signal_values_name_what_is_wrong(value, word):
     from liq_signals.nautilus.data_types import ProximitySignal
 

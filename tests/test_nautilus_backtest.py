@@ -60,8 +60,18 @@ def runs(workdir):
 
 def test_outputs_written(runs):
     r = runs[0]
-    for name in ("fills.csv", "positions.csv", "orders.csv", "account.csv", "proximity_events.csv",
-                 "heatmap.parquet", "bars.parquet", "stats.json", "run_config.json", "summary.json"):
+    for name in (
+        "fills.csv",
+        "positions.csv",
+        "orders.csv",
+        "account.csv",
+        "proximity_events.csv",
+        "heatmap.parquet",
+        "bars.parquet",
+        "stats.json",
+        "run_config.json",
+        "summary.json",
+    ):
         assert (r.run_dir / name).is_file(), name
     s = json.loads((r.run_dir / "summary.json").read_text())
     assert s["bars"] == 29 * 96  # 2023-11-14 00:00 → 2023-12-12 23:45 closes, 15-minute bars
@@ -107,8 +117,9 @@ def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
     spec = load_runs(workdir / "avoid.toml")[0]
     acfg = actor_config(spec)
     ecfg = acfg.engine_config()
-    inputs = load_market_inputs(workdir / "demo.duckdb", "BTCUSDT", start="2023-11-14T00:00:00Z",
-                                end="2023-12-12T23:59:59Z", interval="15m")
+    inputs = load_market_inputs(
+        workdir / "demo.duckdb", "BTCUSDT", start="2023-11-14T00:00:00Z", end="2023-12-12T23:59:59Z", interval="15m"
+    )
     # Nautilus bars carry no taker volumes (OpenInterest carries the metrics taker ratio, which the engine
     # prefers): blank the bars' taker volume for the engine outside Nautilus
     inputs.bars["taker_buy_volume"] = np.nan
@@ -121,8 +132,13 @@ def test_entered_events_match_the_engine_outside_nautilus(runs, workdir):
         t = pd.Timestamp(row.ts).value
         feeder.run_until(t)
         clusters = engine.snapshot().with_floor(acfg.bucket_floor_usd).clusters()
-        match = [c for c in clusters if c.side == row.side and c.price_low == pytest.approx(row.price_low)
-                 and c.price_high == pytest.approx(row.price_high)]
+        match = [
+            c
+            for c in clusters
+            if c.side == row.side
+            and c.price_low == pytest.approx(row.price_low)
+            and c.price_high == pytest.approx(row.price_high)
+        ]
         assert match, (row.ts, row.side, row.price_low)
         assert match[0].distance_bps <= PROX and match[0].notional_usd == pytest.approx(row.notional_usd, rel=1e-9)
     # and the public one-shot API agrees at the first event
@@ -159,16 +175,22 @@ def test_unknown_model_fails_at_start(workdir):
 
 def test_negative_threshold_fails_at_start(workdir):
     bad = workdir / "bad_prox.yaml"
-    bad.write_text("catalog: catalog\ninstrument: BTCUSDT-PERP.BINANCE\n"
-                   "bar_type: BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL\nstart: 2023-11-14\nend: 2023-11-20\n"
-                   "actor: {proximity_bps: -5}\n")
+    bad.write_text(
+        "catalog: catalog\ninstrument: BTCUSDT-PERP.BINANCE\n"
+        "bar_type: BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL\nstart: 2023-11-14\nend: 2023-11-20\n"
+        "actor: {proximity_bps: -5}\n"
+    )
     with pytest.raises(ConfigError, match="proximity_bps"):
         load_runs(bad)
 
 
 def test_missing_catalog_data_for_range_fails_before_running(workdir):
     bad = workdir / "bad_range.toml"
-    bad.write_text(CONFIG.replace("2023-11-14T00:00:00Z", "2022-01-01T00:00:00Z").replace("2023-12-12T23:59:59Z", "2022-02-01T00:00:00Z"))
+    bad.write_text(
+        CONFIG.replace("2023-11-14T00:00:00Z", "2022-01-01T00:00:00Z").replace(
+            "2023-12-12T23:59:59Z", "2022-02-01T00:00:00Z"
+        )
+    )
     with pytest.raises(BacktestDataError, match="has no bars"):
         run_backtests(bad, workdir / "out_bad")
     assert not (workdir / "out_bad").exists()
@@ -200,14 +222,18 @@ def test_actor_catalog_path_is_relative_to_the_config_file(workdir):
     sub = workdir / "sub"
     sub.mkdir(exist_ok=True)
     cfg = sub / "persist.yaml"
-    cfg.write_text(f"catalog: {workdir / 'catalog'}\ninstrument: BTCUSDT-PERP.BINANCE\n"
-                   "bar_type: BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL\nstart: 2023-11-14\nend: 2023-11-20\n"
-                   "actor: {catalog_path: events}\n")
+    cfg.write_text(
+        f"catalog: {workdir / 'catalog'}\ninstrument: BTCUSDT-PERP.BINANCE\n"
+        "bar_type: BTCUSDT-PERP.BINANCE-15-MINUTE-LAST-EXTERNAL\nstart: 2023-11-14\nend: 2023-11-20\n"
+        "actor: {catalog_path: events}\n"
+    )
     assert actor_config(load_runs(cfg)[0]).catalog_path == str((sub / "events").resolve())
 
 
-@pytest.mark.parametrize("size, why", [("5000", "above the max quantity"), ("0.0001", "below the min quantity"),
-                                       ("0.0015", "off the size increment")])
+@pytest.mark.parametrize(
+    "size, why",
+    [("5000", "above the max quantity"), ("0.0001", "below the min quantity"), ("0.0015", "off the size increment")],
+)
 def test_trade_sizes_the_instrument_cannot_take_fail_before_running(workdir, size, why):
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
@@ -216,8 +242,11 @@ def test_trade_sizes_the_instrument_cannot_take_fail_before_running(workdir, siz
     from decimal import Decimal
 
     d = Decimal(size)
-    assert {"above the max quantity": d > hi, "below the min quantity": d < lo,
-            "off the size increment": lo <= d <= hi and d % inc != 0}[why]  # the case is what it claims
+    assert {
+        "above the max quantity": d > hi,
+        "below the min quantity": d < lo,
+        "off the size increment": lo <= d <= hi and d % inc != 0,
+    }[why]  # the case is what it claims
     bad = workdir / f"size_{size}.toml"
     bad.write_text(CONFIG.replace('trade_size = "0.5"', f'trade_size = "{size}"') + '\n[[runs]]\nid = "s"\n')
     with pytest.raises(ConfigError, match=f"trade_size {size} is not an order size") as exc:
@@ -241,16 +270,31 @@ def test_a_rerun_replaces_the_run_directory_whole(workdir):
     from liq_signals.report.run_report import write_run_report
 
     cfg = workdir / "rerun.toml"
-    cfg.write_text(CONFIG.replace('end = "2023-12-12T23:59:59Z"', 'end = "2023-11-18T00:00:00Z"')
-                   .replace("[flush_check]\ntime = \"2023-12-11T02:00:00Z\"\n", "") + '\n[[runs]]\nid = "r"\n')
+    cfg.write_text(
+        CONFIG.replace('end = "2023-12-12T23:59:59Z"', 'end = "2023-11-18T00:00:00Z"').replace(
+            '[flush_check]\ntime = "2023-12-11T02:00:00Z"\n', ""
+        )
+        + '\n[[runs]]\nid = "r"\n'
+    )
     out = workdir / "out_rerun"
     first = run_backtests(cfg, out, finish=write_run_report)[0]
     assert first.finished == out / "r" / "report.html" and first.finished.is_file()
     (out / "r" / "stray.txt").write_text("left by hand")
     run_backtests(cfg, out)  # like --no-report
     assert sorted(p.name for p in (out / "r").iterdir()) == sorted(
-        ["fills.csv", "positions.csv", "orders.csv", "account.csv", "proximity_events.csv", "heatmap.parquet",
-         "bars.parquet", "stats.json", "run_config.json", "summary.json"])
+        [
+            "fills.csv",
+            "positions.csv",
+            "orders.csv",
+            "account.csv",
+            "proximity_events.csv",
+            "heatmap.parquet",
+            "bars.parquet",
+            "stats.json",
+            "run_config.json",
+            "summary.json",
+        ]
+    )
     assert [p.name for p in out.iterdir()] == ["r"]  # no temporary folders left beside it
 
     def broken_report(run_dir):

@@ -27,8 +27,9 @@ def cli(*args: str) -> str:
 
 def frame_digest(df: pd.DataFrame) -> str:
     """sha256 over pandas' per-row hashes of every column (exact values, column order and row order)."""
-    return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
-                          + ",".join(df.columns).encode()).hexdigest()
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes() + ",".join(df.columns).encode()
+    ).hexdigest()
 
 
 def subset_equal(pinned, got, path="") -> None:
@@ -48,26 +49,69 @@ def subset_equal(pinned, got, path="") -> None:
 @pytest.mark.parametrize("model", ["a", "b", "ensemble"])
 def test_heatmap_cells_are_pinned(sample_db, tmp_path, model):
     out = tmp_path / f"heatmap-{model}.parquet"
-    cli("heatmap", "--db", str(sample_db), "--symbol", "BTCUSDT", "--start", "2023-12-01", "--end", "2023-12-12",
-        "--every", "1h", "--model", model, "--out", str(out))
+    cli(
+        "heatmap",
+        "--db",
+        str(sample_db),
+        "--symbol",
+        "BTCUSDT",
+        "--start",
+        "2023-12-01",
+        "--end",
+        "2023-12-12",
+        "--every",
+        "1h",
+        "--model",
+        model,
+        "--out",
+        str(out),
+    )
     pinned = json.loads((PINNED / "heatmaps-btc-2023-12-01_12.json").read_text())[model]
     df = pd.read_parquet(out)
     assert len(df) == pinned["rows"] and frame_digest(df) == pinned["sha256"]
 
 
 def test_levels_answer_is_pinned(sample_db):
-    got = json.loads(cli("levels", "--db", str(sample_db), "--symbol", "BTCUSDT", "--at", "2023-12-11 02:00",
-                         "--json"))
+    got = json.loads(cli("levels", "--db", str(sample_db), "--symbol", "BTCUSDT", "--at", "2023-12-11 02:00", "--json"))
     got["brackets"]["file"] = Path(got["brackets"]["file"]).name  # the checkout's folder is not pinned
     subset_equal(json.loads((PINNED / "levels-btc-2023-12-11T0200.json").read_text()), got)
 
 
-@pytest.mark.parametrize(("name", "args"), [
-    ("btc", ["--symbol", "BTCUSDT", "--start", "2023-12-04", "--end", "2023-12-12", "--proxy", "oi-drop",
-             "--horizons", "1h,4h"]),
-    ("hype", ["--symbol", "HYPEUSDT", "--start", "2025-10-25 17:50", "--end", "2025-10-25 18:35",
-              "--horizons", "15m,30m", "--every", "5m"]),
-])
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        (
+            "btc",
+            [
+                "--symbol",
+                "BTCUSDT",
+                "--start",
+                "2023-12-04",
+                "--end",
+                "2023-12-12",
+                "--proxy",
+                "oi-drop",
+                "--horizons",
+                "1h,4h",
+            ],
+        ),
+        (
+            "hype",
+            [
+                "--symbol",
+                "HYPEUSDT",
+                "--start",
+                "2025-10-25 17:50",
+                "--end",
+                "2025-10-25 18:35",
+                "--horizons",
+                "15m,30m",
+                "--every",
+                "5m",
+            ],
+        ),
+    ],
+)
 def test_validate_figures_are_pinned(sample_db, name, args):
     got = json.loads(cli("validate", "--db", str(sample_db), "--model", "all", "--json", *args))
     subset_equal(json.loads((PINNED / f"validate-{name}.json").read_text()), got)

@@ -30,8 +30,9 @@ def test_band_spanning_bins_is_split_by_overlap():
 
 
 def test_band_inside_one_bin_and_point_band():
-    out = spread_onto_grid(np.array([21.0, 35.0]), np.array([29.0, 35.0]), np.array([7.0, 3.0]),
-                           np.array([0, 1]), EDGES, 2)
+    out = spread_onto_grid(
+        np.array([21.0, 35.0]), np.array([29.0, 35.0]), np.array([7.0, 3.0]), np.array([0, 1]), EDGES, 2
+    )
     np.testing.assert_allclose(out[:, 0], [0, 0, 7.0, 0])
     np.testing.assert_allclose(out[:, 1], [0, 0, 0, 3.0])
 
@@ -63,17 +64,23 @@ def test_nice_step_and_grid_bounds():
 
 
 def _rows(times, side, tier, lo, hi, n):
-    return normalise_heatmap(pd.DataFrame({"time": times, "side": side, "tier": tier, "price_low": lo,
-                                           "price_high": hi, "notional_usd": n}))
+    return normalise_heatmap(
+        pd.DataFrame({"time": times, "side": side, "tier": tier, "price_low": lo, "price_high": hi, "notional_usd": n})
+    )
 
 
 def test_heatmap_column_is_the_mean_over_its_snapshots():
     t = pd.date_range("2024-01-01", periods=4, freq="h")
     # a long band present in 1 of the 2 snapshots of column 0 and in both of column 1; a short band in one
     # snapshot of each column (snapshots are known from their rows: long format keeps non-zero cells only)
-    rows = _rows([t[0], t[1], t[2], t[3], t[3]], ["long", "short", "long", "long", "short"], [10, 25, 10, 10, 25],
-                 [100.0, 300.0, 100.0, 100.0, 300.0], [200.0, 400.0, 200.0, 200.0, 400.0],
-                 [100.0, 50.0, 100.0, 100.0, 50.0])
+    rows = _rows(
+        [t[0], t[1], t[2], t[3], t[3]],
+        ["long", "short", "long", "long", "short"],
+        [10, 25, 10, 10, 25],
+        [100.0, 300.0, 100.0, 100.0, 300.0],
+        [200.0, 400.0, 200.0, 200.0, 400.0],
+        [100.0, 50.0, 100.0, 100.0, 50.0],
+    )
     m = heatmap_matrix(rows, max_cols=2, max_rows=4, price_range=(100.0, 400.0))
     assert list(m.snapshots_per_col) == [2, 2]
     assert m.long[:, 0].sum() == pytest.approx(50.0)  # (100 + 0) / 2
@@ -96,8 +103,14 @@ def test_heatmap_matrix_caps_its_size():
 
 def test_cumulative_curves_hand_example():
     edges = np.array([90.0, 95.0, 100.0, 105.0, 110.0])
-    p = LevelProfile(time=np.datetime64("2024-01-01"), price=100.0, edges=edges, tiers=np.array([10]),
-                     long=np.array([[3.0, 2.0, 0.0, 0.0]]), short=np.array([[0.0, 0.0, 4.0, 1.0]]))
+    p = LevelProfile(
+        time=np.datetime64("2024-01-01"),
+        price=100.0,
+        edges=edges,
+        tiers=np.array([10]),
+        long=np.array([[3.0, 2.0, 0.0, 0.0]]),
+        short=np.array([[0.0, 0.0, 4.0, 1.0]]),
+    )
     np.testing.assert_allclose(p.cumulative_long(), [5.0, 2.0, np.nan, np.nan])
     np.testing.assert_allclose(p.cumulative_short(), [np.nan, np.nan, 4.0, 5.0])
 
@@ -106,9 +119,14 @@ def test_cumulative_curves_use_the_engine_rule_for_the_bin_holding_the_price():
     # price 102 inside bin [100, 105): its low edge is below the price, so its longs count (engine rule:
     # buckets whose low edge < price), and its high edge is above, so its shorts count as well
     edges = np.array([90.0, 95.0, 100.0, 105.0, 110.0])
-    p = LevelProfile(time=np.datetime64("2024-01-01"), price=102.0, edges=edges, tiers=np.array([10, 25]),
-                     long=np.array([[3.0, 2.0, 1.0, 0.0], [1.0, 0.0, 0.5, 0.0]]),
-                     short=np.array([[0.0, 0.0, 4.0, 1.0], [0.0, 0.0, 0.0, 2.0]]))
+    p = LevelProfile(
+        time=np.datetime64("2024-01-01"),
+        price=102.0,
+        edges=edges,
+        tiers=np.array([10, 25]),
+        long=np.array([[3.0, 2.0, 1.0, 0.0], [1.0, 0.0, 0.5, 0.0]]),
+        short=np.array([[0.0, 0.0, 4.0, 1.0], [0.0, 0.0, 0.0, 2.0]]),
+    )
     np.testing.assert_allclose(p.cumulative_long(), [7.5, 3.5, 1.5, np.nan])
     np.testing.assert_allclose(p.cumulative_short(), [np.nan, np.nan, 4.0, 7.0])
 
@@ -120,8 +138,14 @@ def test_cumulative_curves_agree_with_level_snapshot():
     edges = np.linspace(100.0, 200.0, 41)
     long, short = rng.uniform(0, 5, (3, 40)), rng.uniform(0, 5, (3, 40))
     for price in (100.0, 133.3, 150.0, 199.99):
-        p = LevelProfile(time=np.datetime64("2024-01-01"), price=price, edges=edges, tiers=np.array([5, 10, 25]),
-                         long=long, short=short)
+        p = LevelProfile(
+            time=np.datetime64("2024-01-01"),
+            price=price,
+            edges=edges,
+            tiers=np.array([5, 10, 25]),
+            long=long,
+            short=short,
+        )
         snap = LevelSnapshot("X", 0, price, "a", edges, (5.0, 10.0, 25.0), long, short, {})
         np.testing.assert_allclose(np.nan_to_num(p.cumulative_long()), snap.cumulative_long())
         np.testing.assert_allclose(np.nan_to_num(p.cumulative_short()), snap.cumulative_short())
@@ -136,8 +160,15 @@ def test_profile_overlap_bounds():
 
 def test_equity_hand_example():
     bars = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=3, freq="h"), "close": [100.0, 105.0, 110.0]})
-    fills = pd.DataFrame({"ts": [bars.ts[0], bars.ts[2]], "order_side": ["BUY", "SELL"], "qty": [1.0, 1.0],
-                          "price": [100.0, 110.0], "commission": [0.1, 0.1]})
+    fills = pd.DataFrame(
+        {
+            "ts": [bars.ts[0], bars.ts[2]],
+            "order_side": ["BUY", "SELL"],
+            "qty": [1.0, 1.0],
+            "price": [100.0, 110.0],
+            "commission": [0.1, 0.1],
+        }
+    )
     eq = equity_curve(bars, fills, 1000.0)
     np.testing.assert_allclose(eq["equity"], [999.9, 1004.9, 1009.8])
     np.testing.assert_allclose(eq["position"], [1.0, 1.0, 0.0])
@@ -162,16 +193,30 @@ def test_run_dir_roles_and_equity_match_the_account(tmp_path):
 
 
 def test_fill_roles_without_positions_follow_the_net_position():
-    fills = pd.DataFrame({"ts_event": ["2024-01-01T00:00Z", "2024-01-01T01:00Z", "2024-01-01T02:00Z"],
-                          "order_side": ["SELL", "BUY", "BUY"], "last_px": [1, 1, 1], "last_qty": [2, 2, 1]})
+    fills = pd.DataFrame(
+        {
+            "ts_event": ["2024-01-01T00:00Z", "2024-01-01T01:00Z", "2024-01-01T02:00Z"],
+            "order_side": ["SELL", "BUY", "BUY"],
+            "last_px": [1, 1, 1],
+            "last_qty": [2, 2, 1],
+        }
+    )
     assert list(normalise_fills(fills).role) == ["entry", "exit", "entry"]
 
 
 def test_missing_bars_and_bad_heatmap_are_user_errors(tmp_path):
     with pytest.raises(InputFileError, match="bars.parquet"):
         load_run(tmp_path)
-    pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=2, freq="h", tz="UTC"), "open": 1.0, "high": 1.0,
-                  "low": 1.0, "close": 1.0, "volume": 1.0}).to_parquet(tmp_path / "bars.parquet")
+    pd.DataFrame(
+        {
+            "ts": pd.date_range("2024-01-01", periods=2, freq="h", tz="UTC"),
+            "open": 1.0,
+            "high": 1.0,
+            "low": 1.0,
+            "close": 1.0,
+            "volume": 1.0,
+        }
+    ).to_parquet(tmp_path / "bars.parquet")
     pd.DataFrame({"time": [1], "side": ["long"]}).to_parquet(tmp_path / "heatmap.parquet")
     with pytest.raises(InputFileError, match="field 'tier'"):
         load_run(tmp_path)

@@ -29,8 +29,12 @@ def test_png_decoder_reads_a_known_image():
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     raw = b"\x00" + bytes([255, 0, 0, 0, 255, 0]) + b"\x01" + bytes([0, 0, 255, 255, 255, 0])
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
     img = decode_png(png)
     assert img[0, 0].tolist() == [255, 0, 0] and img[0, 1].tolist() == [0, 255, 0]
     assert img[1, 0].tolist() == [0, 0, 255] and img[1, 1].tolist() == [255, 255, 255]
@@ -45,7 +49,8 @@ def test_report_renders_every_panel_without_errors(report, tmp_path):
         dims = driver.execute_script(
             "const t = document.getElementById('heatmap')._fullData[0];"
             "return [t.type, t.z.length, t.z[0].length, t.customdata.length, t.customdata[0].length,"
-            " t.customdata[0][0].length];")
+            " t.customdata[0][0].length];"
+        )
     (tmp_path / "report.png").write_bytes(png)
     assert errors == []
     ids = {s["id"] for s in state}
@@ -65,14 +70,16 @@ def test_slider_moves_the_liquidation_map_to_another_snapshot(report):
         before = driver.execute_script(get_title)
         driver.execute_script(
             "const d = document.getElementById('liqmap'); const s = d.layout.sliders[0].steps[0];"
-            "Plotly.update(d, s.args[0], s.args[1]);")
+            "Plotly.update(d, s.args[0], s.args[1]);"
+        )
         deadline = time.monotonic() + 10
         after = before
         while after == before and time.monotonic() < deadline:
             time.sleep(0.1)
             after = driver.execute_script(get_title)
         visible = driver.execute_script(
-            "return document.getElementById('liqmap').data.filter(t => t.visible === true).length")
+            "return document.getElementById('liqmap').data.filter(t => t.visible === true).length"
+        )
         errors = severe_logs(driver)
     assert after != before and "at " in after
     assert visible == 7  # five tier bar traces + two cumulative curves of the chosen snapshot
@@ -82,8 +89,10 @@ def test_slider_moves_the_liquidation_map_to_another_snapshot(report):
 def test_checks_catch_a_broken_or_blank_page(tmp_path):
     """The checks above can fail: a JS error is logged as SEVERE and a blank page has ~1 colour."""
     page = tmp_path / "broken.html"
-    page.write_text("<html><body style='background:#fff'><div class='js-plotly-plot'></div>"
-                    "<script>throw new Error('boom')</script></body></html>")
+    page.write_text(
+        "<html><body style='background:#fff'><div class='js-plotly-plot'></div>"
+        "<script>throw new Error('boom')</script></body></html>"
+    )
     with chromium() as driver:
         driver.get(page.resolve().as_uri())
         time.sleep(0.3)

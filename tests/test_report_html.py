@@ -58,9 +58,16 @@ def test_month_of_5min_snapshots_stays_under_15mb(tmp_path):
     t = np.repeat(ts.to_numpy(), n_per)
     centre = np.repeat(bars5["close"].to_numpy(), n_per)
     lo = np.floor(centre * rng.uniform(0.8, 1.2, len(t)) / 50) * 50
-    hm = pd.DataFrame({"time": t, "side": np.where(lo < centre, "long", "short"),
-                       "tier": rng.choice([5, 10, 25, 50, 100], len(t)), "price_low": lo, "price_high": lo + 50,
-                       "notional_usd": rng.lognormal(12, 1.5, len(t))})
+    hm = pd.DataFrame(
+        {
+            "time": t,
+            "side": np.where(lo < centre, "long", "short"),
+            "tier": rng.choice([5, 10, 25, 50, 100], len(t)),
+            "price_low": lo,
+            "price_high": lo + 50,
+            "notional_usd": rng.lognormal(12, 1.5, len(t)),
+        }
+    )
     out = write_heatmap_html(hm, bars5, tmp_path / "month.html", {"instrument": "BTCUSDT", "model": "synthetic"})
     size_mb = out.stat().st_size / 1e6
     assert size_mb < 15, size_mb
@@ -93,7 +100,17 @@ def test_engine_heatmap_object_is_accepted(tmp_path):
     st = np.zeros_like(lt)
     lt[:, 2, 100] = 1e6
     st[:, 3, 200] = 2e6
-    hm = batch.Heatmap("BTCUSDT", "a", (5.0, 10.0, 25.0, 50.0, 100.0), times, bars["close"].iloc[[100, 150, 199]].to_numpy(),
-                       edges, lt, st, ("brackets: test note",), {"snapshot": "binance-usdm-2021-03-18"})
+    hm = batch.Heatmap(
+        "BTCUSDT",
+        "a",
+        (5.0, 10.0, 25.0, 50.0, 100.0),
+        times,
+        bars["close"].iloc[[100, 150, 199]].to_numpy(),
+        edges,
+        lt,
+        st,
+        ("brackets: test note",),
+        {"snapshot": "binance-usdm-2021-03-18"},
+    )
     text = write_heatmap_html(hm, bars, tmp_path / "hm.html").read_text()
     assert "brackets: test note" in text and "binance-usdm-2021-03-18" in text

@@ -29,9 +29,14 @@ def hype_db(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def btc_burst_db(tmp_path_factory) -> str:
     db = tmp_path_factory.mktemp("burst") / "b.duckdb"
-    ingest_paths([SAMPLE / "klines" / "BTCUSDT-1m-2025-01-27_1538-1752.csv",
-                  SAMPLE / "trades" / "aggtrades-stream-large-2025-01-26_2025-02-06.csv",
-                  SAMPLE / "liquidations" / "forceorder-2025-01-26_2025-02-06.csv"], db)
+    ingest_paths(
+        [
+            SAMPLE / "klines" / "BTCUSDT-1m-2025-01-27_1538-1752.csv",
+            SAMPLE / "trades" / "aggtrades-stream-large-2025-01-26_2025-02-06.csv",
+            SAMPLE / "liquidations" / "forceorder-2025-01-26_2025-02-06.csv",
+        ],
+        db,
+    )
     return str(db)
 
 
@@ -44,8 +49,18 @@ def btc_2023_db(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def hype_result(hype_db):
-    cfg = ValidateConfig(hype_db, "HYPEUSDT", "2025-10-25 17:50", "2025-10-25 18:35", models=("a", "b", "c"),
-                         horizons=("15m", "30m"), every="5m", min_events=3, warmup="3d", baseline_draws=50)
+    cfg = ValidateConfig(
+        hype_db,
+        "HYPEUSDT",
+        "2025-10-25 17:50",
+        "2025-10-25 18:35",
+        models=("a", "b", "c"),
+        horizons=("15m", "30m"),
+        every="5m",
+        min_events=3,
+        warmup="3d",
+        baseline_draws=50,
+    )
     return run_validation(cfg)
 
 
@@ -130,8 +145,18 @@ def test_hype_realized_notional_matches_recording(hype_result):
 
 
 def test_btc_burst_model_c(btc_burst_db):
-    cfg = ValidateConfig(btc_burst_db, "BTCUSDT", "2025-01-27 16:51", "2025-01-27 17:15", models=("a", "c"),
-                         horizons=("5m", "10m"), every="1m", min_events=3, warmup="1d", baseline_draws=30)
+    cfg = ValidateConfig(
+        btc_burst_db,
+        "BTCUSDT",
+        "2025-01-27 16:51",
+        "2025-01-27 17:15",
+        models=("a", "c"),
+        horizons=("5m", "10m"),
+        every="1m",
+        min_events=3,
+        warmup="1d",
+        baseline_draws=30,
+    )
     r = run_validation(cfg)
     assert not r.results["a"].scored and "open interest" in r.results["a"].reason
     c = r.results["c"]
@@ -148,8 +173,13 @@ def test_btc_burst_model_c(btc_burst_db):
 
 
 def test_oi_drop_proxy_hand_case():
-    oi = pd.DataFrame({"time": pd.to_datetime(["2023-12-11 02:05", "2023-12-11 02:10", "2023-12-11 02:15"]),
-                       "oi": [100.0, 98.0, 98.1], "oi_value": [100.0 * 110, 98.0 * 100, 98.1 * 101]})
+    oi = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2023-12-11 02:05", "2023-12-11 02:10", "2023-12-11 02:15"]),
+            "oi": [100.0, 98.0, 98.1],
+            "oi_value": [100.0 * 110, 98.0 * 100, 98.1 * 101],
+        }
+    )
     ev = px.oi_drop_events(oi, pd.DataFrame(columns=["open_time", "close_time", "high", "low"]), min_drop=0.005)
     # one drop of 2 base (2%) while price fell 110 -> 100: longs, notional 2 * 105, band [100, 110]
     assert len(ev) == 1
@@ -162,11 +192,38 @@ def test_proxy_oi_drop_btc_2023_flush(btc_2023_db, tmp_path):
     from liq_signals.cli import app
 
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, [
-        "validate", "--db", btc_2023_db, "--symbol", "BTCUSDT", "--start", "2023-12-11 00:00",
-        "--end", "2023-12-11 02:00", "--model", "a", "--horizons", "1h,30m", "--every", "15m",
-        "--min-events", "1", "--proxy", "oi-drop", "--warmup", "2d", "--baseline-draws", "20",
-        "--json", "--quiet", "--out", str(out)])
+    res = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--db",
+            btc_2023_db,
+            "--symbol",
+            "BTCUSDT",
+            "--start",
+            "2023-12-11 00:00",
+            "--end",
+            "2023-12-11 02:00",
+            "--model",
+            "a",
+            "--horizons",
+            "1h,30m",
+            "--every",
+            "15m",
+            "--min-events",
+            "1",
+            "--proxy",
+            "oi-drop",
+            "--warmup",
+            "2d",
+            "--baseline-draws",
+            "20",
+            "--json",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     obj = json.loads(res.output)  # exactly one JSON object
     assert obj["proxy"] is True and "PROXY" in obj["ground_truth"]
@@ -178,10 +235,33 @@ def test_proxy_oi_drop_btc_2023_flush(btc_2023_db, tmp_path):
     assert "PROXY" in html
     assert (out / "metrics.csv").exists() and (out / "snapshots.csv").exists()
     assert pd.read_csv(out / "metrics.csv").proxy.all()
-    console = CliRunner().invoke(app, [
-        "validate", "--db", btc_2023_db, "--symbol", "BTCUSDT", "--start", "2023-12-11 01:45",
-        "--end", "2023-12-11 02:00", "--model", "a", "--horizons", "1h", "--min-events", "1",
-        "--proxy", "oi-drop", "--warmup", "1d", "--baseline-draws", "5", "--quiet"])
+    console = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--db",
+            btc_2023_db,
+            "--symbol",
+            "BTCUSDT",
+            "--start",
+            "2023-12-11 01:45",
+            "--end",
+            "2023-12-11 02:00",
+            "--model",
+            "a",
+            "--horizons",
+            "1h",
+            "--min-events",
+            "1",
+            "--proxy",
+            "oi-drop",
+            "--warmup",
+            "1d",
+            "--baseline-draws",
+            "5",
+            "--quiet",
+        ],
+    )
     assert console.exit_code == 0 and "PROXY" in console.output
 
 

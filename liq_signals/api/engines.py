@@ -56,7 +56,9 @@ class WarmEngines:
             self._engines.move_to_end(key)
             return e
 
-    def snapshot(self, config: EngineConfig, interval: str, anchor_ns: int | None, t_ns: int) -> tuple[LevelSnapshot, str]:
+    def snapshot(
+        self, config: EngineConfig, interval: str, anchor_ns: int | None, t_ns: int
+    ) -> tuple[LevelSnapshot, str]:
         """(snapshot after the last bar closing at or before ``t_ns``, how: 'cache' | 'warm' | 'cold').
         Raises ``LookupError`` when no bar closes at or before ``t_ns``."""
         key = (config, interval, anchor_ns)

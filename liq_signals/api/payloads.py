@@ -43,13 +43,19 @@ def assumptions(cfg: EngineConfig, brackets: dict, notes, **extra) -> dict:
     d = {
         "model": cfg.model,
         "models": list(cfg.model_names),
-        "tiers": [{"leverage": t, "weight": w, "half_life_hours": h}
-                  for t, w, h in zip(cfg.tiers, cfg.tier_weights, cfg.tier_half_life_hours)],
+        "tiers": [
+            {"leverage": t, "weight": w, "half_life_hours": h}
+            for t, w, h in zip(cfg.tiers, cfg.tier_weights, cfg.tier_half_life_hours)
+        ],
         "side_attribution": cfg.side_attribution,
         "representative_notional_usd": cfg.representative_notional_usd,
         "bucket_bps": cfg.bucket_bps,
-        "brackets": {"date": brackets.get("effective_from"), "file": brackets.get("file"),
-                     "is_default": brackets.get("is_default"), "note": brackets.get("note") or ""},
+        "brackets": {
+            "date": brackets.get("effective_from"),
+            "file": brackets.get("file"),
+            "is_default": brackets.get("is_default"),
+            "note": brackets.get("note") or "",
+        },
     }
     if cfg.model == "ensemble":
         d["ensemble_weights"] = dict(zip(("a", "b", "c"), cfg.ensemble_weights))
@@ -122,15 +128,22 @@ def compare(cmp, cfg: EngineConfig, extra: dict) -> dict:
     """Agreement table and per model the total long/short notional at each snapshot time."""
     hms = cmp.heatmaps
     first = next(iter(hms.values()))
-    rows = [{k: (_num(v) if isinstance(v, float) else v) for k, v in r.items()}
-            for r in cmp.agreement.to_dict(orient="records")]
+    rows = [
+        {k: (_num(v) if isinstance(v, float) else v) for k, v in r.items()}
+        for r in cmp.agreement.to_dict(orient="records")
+    ]
     return {
         "symbol": first.symbol,
         "times": [ns_to_iso(t) for t in first.times_ns],
         "prices": [_num(p) for p in first.prices],
         "agreement": rows,
-        "models": {m: {"long_total_usd": h.long.sum(axis=1).astype(float).tolist(),
-                       "short_total_usd": h.short.sum(axis=1).astype(float).tolist(),
-                       "notes": list(h.notes)} for m, h in hms.items()},
+        "models": {
+            m: {
+                "long_total_usd": h.long.sum(axis=1).astype(float).tolist(),
+                "short_total_usd": h.short.sum(axis=1).astype(float).tolist(),
+                "notes": list(h.notes),
+            }
+            for m, h in hms.items()
+        },
         "assumptions": assumptions(cfg, first.brackets, [n for h in hms.values() for n in h.notes], **extra),
     }

@@ -94,9 +94,21 @@ class Service:
                 snap, how[0] = self.warm.snapshot(cfg, interval, anchor, t)
             except LookupError:
                 raise P.ApiError("at", f"no {interval} bar at or before {ns_to_iso(t)}", P.covered(info)) from None
-            extra = {"warmup": warmup, "warmup_start": ns_to_iso(lo), "interval": interval,
-                     "cli": _cli("levels", symbol=info.symbol, at=ns_to_iso(t), model=m, top=k, min_share=ms,
-                                 warmup=_cli_warmup(warmup, w)) + " --json"}
+            extra = {
+                "warmup": warmup,
+                "warmup_start": ns_to_iso(lo),
+                "interval": interval,
+                "cli": _cli(
+                    "levels",
+                    symbol=info.symbol,
+                    at=ns_to_iso(t),
+                    model=m,
+                    top=k,
+                    min_share=ms,
+                    warmup=_cli_warmup(warmup, w),
+                )
+                + " --json",
+            }
             return payloads.dumps(payloads.levels(snap, cfg, k, ms, extra))
 
         body = self._bodies.get(("levels", cfg, interval, anchor, t, k, ms, warmup), compute)
@@ -113,8 +125,11 @@ class Service:
         s, e = self._range(info, start, end)
         step = P.duration_ns("every", every, P.EVERY_MIN_NS, 30 * NS_PER_DAY)
         if (e - s) // step + 1 > P.MAX_SNAPSHOTS:
-            raise P.ApiError("every", f"{every} gives {(e - s) // step + 1} snapshots over this range",
-                             f"at most {P.MAX_SNAPSHOTS} snapshots: every >= {-(-(e - s) // (P.MAX_SNAPSHOTS - 1)) // 60_000_000_000 + 1}m")
+            raise P.ApiError(
+                "every",
+                f"{every} gives {(e - s) // step + 1} snapshots over this range",
+                f"at most {P.MAX_SNAPSHOTS} snapshots: every >= {-(-(e - s) // (P.MAX_SNAPSHOTS - 1)) // 60_000_000_000 + 1}m",
+            )
         w = P.warmup_ns(warmup, s, info)
         cfg = EngineConfig(symbol=info.symbol, model=m, bucket_mode="bps", bucket_bps=10.0)
         sel = P.tiers(tiers, cfg.tiers)
@@ -128,9 +143,22 @@ class Service:
 
         def body() -> bytes:
             hm, bars, interval = self._heatmaps.get((cfg, s, e, step, w), compute)
-            extra = {"warmup": warmup, "warmup_start": ns_to_iso(s - w), "interval": interval, "every": every,
-                     "cli": _cli("heatmap", symbol=info.symbol, start=ns_to_iso(s), end=ns_to_iso(e), every=every,
-                                 model=m, warmup=_cli_warmup(warmup, w)) + " --out heat.parquet"}
+            extra = {
+                "warmup": warmup,
+                "warmup_start": ns_to_iso(s - w),
+                "interval": interval,
+                "every": every,
+                "cli": _cli(
+                    "heatmap",
+                    symbol=info.symbol,
+                    start=ns_to_iso(s),
+                    end=ns_to_iso(e),
+                    every=every,
+                    model=m,
+                    warmup=_cli_warmup(warmup, w),
+                )
+                + " --out heat.parquet",
+            }
             return payloads.dumps(payloads.heatmap(hm, cfg, sel, bars, extra))
 
         return self._heatmap_bodies.get(("heatmap", cfg, s, e, step, w, sel, every, warmup), body)
@@ -160,21 +188,32 @@ class Service:
             raise P.ApiError("end", "range longer than 366 days", "end - start <= 366d")
         df, cov = self.store.liquidations(info.symbol, s, e, P.LIQUIDATIONS_MAX_ROWS)
         truncated = len(df) > P.LIQUIDATIONS_MAX_ROWS
-        df = df.iloc[:P.LIQUIDATIONS_MAX_ROWS]
+        df = df.iloc[: P.LIQUIDATIONS_MAX_ROWS]
         return {
-            "symbol": info.symbol, "start": ns_to_iso(s), "end": ns_to_iso(e),
+            "symbol": info.symbol,
+            "start": ns_to_iso(s),
+            "end": ns_to_iso(e),
             "recorded": bool(cov) or not df.empty,
             "coverage": [{"start": ns_to_iso(a), "end": ns_to_iso(b), "source": src} for a, b, src in cov],
-            "events": {"time": [ns_to_iso(t) for t in df["ts_ns"].to_numpy(np.int64)],
-                       "liquidated": df["liquidated"].tolist(), "price": df["price"].astype(float).tolist(),
-                       "quantity": df["quantity"].astype(float).tolist(),
-                       "usd_value": df["usd_value"].astype(float).tolist()},
+            "events": {
+                "time": [ns_to_iso(t) for t in df["ts_ns"].to_numpy(np.int64)],
+                "liquidated": df["liquidated"].tolist(),
+                "price": df["price"].astype(float).tolist(),
+                "quantity": df["quantity"].astype(float).tolist(),
+                "usd_value": df["usd_value"].astype(float).tolist(),
+            },
             "truncated": truncated,
-            "notes": ["recorded forceOrder events (side 'long' = a long position was liquidated); outside the "
-                      "coverage intervals nothing was recorded, which is not the same as no liquidation"],
+            "notes": [
+                "recorded forceOrder events (side 'long' = a long position was liquidated); outside the "
+                "coverage intervals nothing was recorded, which is not the same as no liquidation"
+            ],
         }
 
     def symbols(self) -> dict:
         cfg = EngineConfig()
-        return {"symbols": [i.to_dict() for i in self.store.symbols.values()], "models": list(MODELS),
-                "tiers": list(cfg.tiers), "liquidations_recorded": self.store.has_liquidations}
+        return {
+            "symbols": [i.to_dict() for i in self.store.symbols.values()],
+            "models": list(MODELS),
+            "tiers": list(cfg.tiers),
+            "liquidations_recorded": self.store.has_liquidations,
+        }

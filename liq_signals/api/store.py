@@ -35,8 +35,12 @@ class Segment:
     bars: int
 
     def to_dict(self) -> dict:
-        return {"interval": self.interval, "first": ns_to_iso(self.first_ns), "last": ns_to_iso(self.last_ns),
-                "bars": self.bars}
+        return {
+            "interval": self.interval,
+            "first": ns_to_iso(self.first_ns),
+            "last": ns_to_iso(self.last_ns),
+            "bars": self.bars,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,15 @@ class SymbolInfo:
         return min(hits, key=lambda s: interval_ms(s.interval)) if hits else None
 
     def to_dict(self) -> dict:
-        return {"symbol": self.symbol, "first": ns_to_iso(self.first_ns), "last": ns_to_iso(self.last_ns),
-                "segments": [s.to_dict() for s in self.segments],
-                "kinds": {k: {"first": ns_to_iso(a), "last": ns_to_iso(b), "rows": n}
-                          for k, (a, b, n) in self.kinds.items()}}
+        return {
+            "symbol": self.symbol,
+            "first": ns_to_iso(self.first_ns),
+            "last": ns_to_iso(self.last_ns),
+            "segments": [s.to_dict() for s in self.segments],
+            "kinds": {
+                k: {"first": ns_to_iso(a), "last": ns_to_iso(b), "rows": n} for k, (a, b, n) in self.kinds.items()
+            },
+        }
 
 
 class Store:
@@ -119,8 +128,11 @@ class Store:
         ``close_time`` (bar close - 1 ms, as that function compares) lies in the range, else the finest stored."""
         closes = self.symbols[symbol].bar_closes
         lo = -(2**62) if lo_ns is None else lo_ns
-        in_range = [iv for iv, t in closes.items()
-                    if np.searchsorted(t - 1_000_000, hi_ns, side="right") > np.searchsorted(t - 1_000_000, lo, side="left")]
+        in_range = [
+            iv
+            for iv, t in closes.items()
+            if np.searchsorted(t - 1_000_000, hi_ns, side="right") > np.searchsorted(t - 1_000_000, lo, side="left")
+        ]
         return min(in_range or list(closes), key=interval_ms)
 
     def inputs(self, symbol: str, start_ns: int | None, end_ns: int | None, interval: str | None = None):

@@ -21,8 +21,10 @@ from liq_signals.errors import ConfigError
 
 BASELINES = ("none", "no_signal", "buy_and_hold")
 DEFAULT_BASELINE = "none"
-BUY_AND_HOLD = ("liq_signals.nautilus.strategies.buy_and_hold:BuyAndHoldStrategy",
-                "liq_signals.nautilus.strategies.buy_and_hold:BuyAndHoldConfig")
+BUY_AND_HOLD = (
+    "liq_signals.nautilus.strategies.buy_and_hold:BuyAndHoldStrategy",
+    "liq_signals.nautilus.strategies.buy_and_hold:BuyAndHoldConfig",
+)
 COMPARED = ("pnl_total", "max_drawdown_usdt", "trades", "funding_net_usdt")
 
 
@@ -41,13 +43,15 @@ def check(settings: dict) -> None:
     if b == "none":
         return
     if not settings.get("strategy"):
-        raise ConfigError(f"baseline = {b!r} needs a [strategy] (or set baseline = \"none\")")
+        raise ConfigError(f'baseline = {b!r} needs a [strategy] (or set baseline = "none")')
     if b == "no_signal":
         table = settings["strategy"]
         if "use_signals" not in ST.config_fields(table):
             name = table.get("config_path") or table.get("kind")
-            raise ConfigError(f"baseline = 'no_signal' needs a use_signals field in the strategy config {name!r} "
-                              "(add `use_signals: bool = True` and ignore LiquidationProximity when false)")
+            raise ConfigError(
+                f"baseline = 'no_signal' needs a use_signals field in the strategy config {name!r} "
+                "(add `use_signals: bool = True` and ignore LiquidationProximity when false)"
+            )
     if b == "buy_and_hold" and ST.trade_size(settings) is None:
         raise ConfigError("baseline = 'buy_and_hold' needs the strategy's trade_size")
 
@@ -67,8 +71,11 @@ def baseline_settings(settings: dict) -> dict | None:
         else:
             table["config"] = {**(table.get("config") or {}), "use_signals": False}
     else:
-        out["strategy"] = {"strategy_path": BUY_AND_HOLD[0], "config_path": BUY_AND_HOLD[1],
-                           "config": {"trade_size": str(ST.trade_size(settings))}}
+        out["strategy"] = {
+            "strategy_path": BUY_AND_HOLD[0],
+            "config_path": BUY_AND_HOLD[1],
+            "config": {"trade_size": str(ST.trade_size(settings))},
+        }
     return out
 
 

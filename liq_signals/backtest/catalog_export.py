@@ -97,7 +97,9 @@ def to_ns(value) -> int | None:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise CatalogExportError(f"cannot parse time '{value}' (use ISO 8601, e.g. 2023-11-20 or 2023-11-20T12:00)") from exc
+        raise CatalogExportError(
+            f"cannot parse time '{value}' (use ISO 8601, e.g. 2023-11-20 or 2023-11-20T12:00)"
+        ) from exc
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     return int(ts.tz_convert("UTC").value)
@@ -209,13 +211,20 @@ def open_interest_table(frame: pd.DataFrame, instrument_id: str) -> pa.Table:
     from liq_signals.nautilus.data_types import OpenInterest
 
     value = frame["oi_value"].to_numpy(dtype="float64", na_value=np.nan)
-    ratio = (frame["taker_ratio"].to_numpy(dtype="float64", na_value=np.nan) if "taker_ratio" in frame
-             else np.full(len(frame), np.nan))
+    ratio = (
+        frame["taker_ratio"].to_numpy(dtype="float64", na_value=np.nan)
+        if "taker_ratio" in frame
+        else np.full(len(frame), np.nan)
+    )
     return custom_table(
         OpenInterest,
         frame["ts"].to_numpy(dtype=np.int64),
-        {"instrument_id": instrument_id, "open_interest": frame["oi"].to_numpy(dtype="float64"),
-         "open_interest_value": value, "taker_ratio": ratio},
+        {
+            "instrument_id": instrument_id,
+            "open_interest": frame["oi"].to_numpy(dtype="float64"),
+            "open_interest_value": value,
+            "taker_ratio": ratio,
+        },
     )
 
 
@@ -359,6 +368,10 @@ def backtest_data_configs(catalog_path, instrument_id, bar_type, start=None, end
     custom = "liq_signals.nautilus.data_types:"
     return [
         BacktestDataConfig(data_cls="nautilus_trader.model.data:Bar", bar_types=[str(bar_type)], **times),
-        BacktestDataConfig(data_cls=custom + "OpenInterest", instrument_id=iid, client_id=CUSTOM_DATA_CLIENT_ID, **times),
-        BacktestDataConfig(data_cls=custom + "FundingRate", instrument_id=iid, client_id=CUSTOM_DATA_CLIENT_ID, **times),
+        BacktestDataConfig(
+            data_cls=custom + "OpenInterest", instrument_id=iid, client_id=CUSTOM_DATA_CLIENT_ID, **times
+        ),
+        BacktestDataConfig(
+            data_cls=custom + "FundingRate", instrument_id=iid, client_id=CUSTOM_DATA_CLIENT_ID, **times
+        ),
     ]

@@ -33,8 +33,23 @@ from pathlib import Path
 from liq_signals.errors import ConfigError
 
 DEFAULT_MAX_RUNS = 1000
-TOP_KEYS = ("catalog", "instrument", "bar_type", "start", "end", "venue", "actor", "strategy", "flush_check",
-            "baseline", "walk_forward", "runs", "sweep", "id", "max_runs")
+TOP_KEYS = (
+    "catalog",
+    "instrument",
+    "bar_type",
+    "start",
+    "end",
+    "venue",
+    "actor",
+    "strategy",
+    "flush_check",
+    "baseline",
+    "walk_forward",
+    "runs",
+    "sweep",
+    "id",
+    "max_runs",
+)
 
 
 @dataclass(frozen=True)
@@ -143,9 +158,11 @@ def expand_runs(path: Path, data: dict, max_runs: int | None = None) -> list[Run
         raise ConfigError(f"{path}: 'sweep' must map dotted keys to non-empty lists")
     total = len(runs) * math.prod(len(v) for v in sweep.values())
     if total > limit:
-        raise ConfigError(f"{path}: {total:,} runs ({len(runs)} run(s) x sweep "
-                          f"{' x '.join(str(len(v)) for v in sweep.values()) or '1'}) exceed max_runs {limit:,} "
-                          "(raise it with `max_runs = N` in the config or --max-runs N)")
+        raise ConfigError(
+            f"{path}: {total:,} runs ({len(runs)} run(s) x sweep "
+            f"{' x '.join(str(len(v)) for v in sweep.values()) or '1'}) exceed max_runs {limit:,} "
+            "(raise it with `max_runs = N` in the config or --max-runs N)"
+        )
     keys = list(sweep)
     specs: list[RunSpec] = []
     for i, run in enumerate(runs):
@@ -176,8 +193,11 @@ def load_runs(path: Path, max_runs: int | None = None) -> list[RunSpec]:
     data = read_config_file(path)
     wf = parse_walk_forward(path, data)
     if wf is not None:  # the runs are those of the selection period; see liq_signals.backtest.walk_forward
-        data = {**{k: v for k, v in data.items() if k != "walk_forward"}, "start": wf.select_start,
-                "end": wf.select_end}
+        data = {
+            **{k: v for k, v in data.items() if k != "walk_forward"},
+            "start": wf.select_start,
+            "end": wf.select_end,
+        }
     specs = expand_runs(path, data, max_runs)
     validate_sweep_keys(path, data.get("sweep") or {}, specs)
     for s in specs:

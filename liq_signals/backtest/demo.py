@@ -49,8 +49,14 @@ def demo_config(config: Path | str | None) -> Path:
     return path
 
 
-def run_demo(config: Path | None = None, out: Path = DEFAULT_OUT, db_path: Path = DEFAULT_DB,
-             catalog: Path | None = None, note=print, finish=None):
+def run_demo(
+    config: Path | None = None,
+    out: Path = DEFAULT_OUT,
+    db_path: Path = DEFAULT_DB,
+    catalog: Path | None = None,
+    note=print,
+    finish=None,
+):
     """Prepare the catalog, run the demo ``config`` (see :func:`demo_config`), note one line per run and
     return the run results. The catalog: ``catalog`` when given, else ``./catalog`` for a shipped demo config
     and the config's own ``catalog`` for any other. ``finish(run_dir)`` as in
@@ -69,15 +75,21 @@ def run_demo(config: Path | None = None, out: Path = DEFAULT_OUT, db_path: Path 
         fc = s.flush_check or {}
         flush = ""
         if fc.get("available"):
-            flush = (f"; {fc['time'][:16].replace('T', ' ')} flush: {fc['long_notional_in_range_usd'] / 1e6:,.0f}M "
-                     f"USDT of estimated long liquidations lay between {fc['low_after']:,.0f} and "
-                     f"{fc['close_before']:,.0f}")
-        note(f"{r.run_id}: {s.bars} bars, {s.signals_published} signals, {s.fills} fills, "
-             f"{s.orders_rejected} rejected / {s.orders_denied} denied orders{flush}")
+            flush = (
+                f"; {fc['time'][:16].replace('T', ' ')} flush: {fc['long_notional_in_range_usd'] / 1e6:,.0f}M "
+                f"USDT of estimated long liquidations lay between {fc['low_after']:,.0f} and "
+                f"{fc['close_before']:,.0f}"
+            )
+        note(
+            f"{r.run_id}: {s.bars} bars, {s.signals_published} signals, {s.fills} fills, "
+            f"{s.orders_rejected} rejected / {s.orders_denied} denied orders{flush}"
+        )
         d = s.vs_baseline or {}
         if d.get("pnl_total") is not None and s.pnl_total is not None:
-            note(f"  PnL {s.pnl_total:,.2f} USDT (funding {s.funding_net_usdt:,.2f}); vs {s.baseline['kind']} baseline: "
-                 f"PnL {d['pnl_total']:+,.2f}, max drawdown {d['max_drawdown_usdt']:+,.2f}, trades {d['trades']:+d}")
+            note(
+                f"  PnL {s.pnl_total:,.2f} USDT (funding {s.funding_net_usdt:,.2f}); vs {s.baseline['kind']} baseline: "
+                f"PnL {d['pnl_total']:+,.2f}, max drawdown {d['max_drawdown_usdt']:+,.2f}, trades {d['trades']:+d}"
+            )
         note(f"  outputs: {r.run_dir}" + (f"  report: {r.finished}" if r.finished else ""))
     if len(results) > 1:
         from liq_signals.report.sweep_report import write_sweep_page

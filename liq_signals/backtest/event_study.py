@@ -65,8 +65,9 @@ def _bars_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, ...]:
     return ts, bars["high"].to_numpy(float), bars["low"].to_numpy(float), bars["close"].to_numpy(float)
 
 
-def regimes(ts: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, window_ns: int,
-            quantile: float) -> np.ndarray:
+def regimes(
+    ts: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, window_ns: int, quantile: float
+) -> np.ndarray:
     """bool per bar: True = cascade (trailing ``window_ns`` high-low range / close above its ``quantile``)."""
     step = int(np.median(np.diff(ts)))
     w = max(1, window_ns // step)
@@ -114,11 +115,20 @@ def run_event_study(events: pd.DataFrame, bars: pd.DataFrame, cfg: EventStudyCon
     found = (pos < len(ts)) & (ts[np.minimum(pos, len(ts) - 1)] == ev["t_ns"].to_numpy())
     ev, pos = ev[found].reset_index(drop=True), pos[found]
     rng = np.random.default_rng(cfg.seed)
-    out: dict = {"settings": {"horizons": list(cfg.horizons), "controls": cfg.controls, "seed": cfg.seed,
-                              "regime_window": cfg.regime_window, "cascade_quantile": cfg.cascade_quantile,
-                              "bar_ns": step, "events_matched_to_bars": int(found.sum()),
-                              "events_not_on_a_bar": int((~found).sum())},
-                 "results": [], "rows": []}
+    out: dict = {
+        "settings": {
+            "horizons": list(cfg.horizons),
+            "controls": cfg.controls,
+            "seed": cfg.seed,
+            "regime_window": cfg.regime_window,
+            "cascade_quantile": cfg.cascade_quantile,
+            "bar_ns": step,
+            "events_matched_to_bars": int(found.sum()),
+            "events_not_on_a_bar": int((~found).sum()),
+        },
+        "results": [],
+        "rows": [],
+    }
     for kind in ("entered", "swept"):
         mask = (ev["event"] == kind).to_numpy()
         sign = np.where(ev["side"].to_numpy()[mask] == "long", -1.0, 1.0)
@@ -146,8 +156,13 @@ def run_event_study(events: pd.DataFrame, bars: pd.DataFrame, cfg: EventStudyCon
             for regime in REGIMES:
                 m = np.ones(len(i0), bool) if regime == "all" else (reg if regime == "cascade" else ~reg)
                 cm = np.ones(len(c_reg), bool) if regime == "all" else (c_reg if regime == "cascade" else ~c_reg)
-                res = {"event": kind, "horizon": hz, "regime": regime, "events": int(m.sum()),
-                       "dropped_past_data": int((~ok).sum()) if regime == "all" else None}
+                res = {
+                    "event": kind,
+                    "horizon": hz,
+                    "regime": regime,
+                    "events": int(m.sum()),
+                    "dropped_past_data": int((~ok).sum()) if regime == "all" else None,
+                }
                 label = "return_toward_bps" if kind == "entered" else "continuation_bps"
                 res[label] = _mean_ci(ret[m])
                 res[f"control_{label}"] = _mean_ci(c_ret[cm])
@@ -156,11 +171,18 @@ def run_event_study(events: pd.DataFrame, bars: pd.DataFrame, cfg: EventStudyCon
                     res["control_touch"] = _rate_ci(c_touch[cm])
                 out["results"].append(res)
             for k in range(len(i0)):
-                out["rows"].append({"ts": pd.Timestamp(ts[i0[k]], unit="ns", tz="UTC").isoformat(), "event": kind,
-                                    "side": "long" if s[k] < 0 else "short", "distance_bps": d[k] * 1e4,
-                                    "horizon": hz, "regime": "cascade" if reg[k] else "calm",
-                                    "touched": bool(touched[k]) if kind == "entered" else None,
-                                    "return_bps": float(ret[k])})
+                out["rows"].append(
+                    {
+                        "ts": pd.Timestamp(ts[i0[k]], unit="ns", tz="UTC").isoformat(),
+                        "event": kind,
+                        "side": "long" if s[k] < 0 else "short",
+                        "distance_bps": d[k] * 1e4,
+                        "horizon": hz,
+                        "regime": "cascade" if reg[k] else "calm",
+                        "touched": bool(touched[k]) if kind == "entered" else None,
+                        "return_bps": float(ret[k]),
+                    }
+                )
     return out
 
 
@@ -176,5 +198,6 @@ def headline(study: dict) -> list[str]:
             f"{r['horizon']}: {r['events']} entered events touched their cluster {t['rate']:.0%} "
             f"(95% {t['ci95'][0]:.0%}-{t['ci95'][1]:.0%}) vs {ct['rate']:.0%} for matched random times; "
             f"return toward the cluster {m['mean']:+.1f} bps (95% {m['ci95'][0]:+.1f} to {m['ci95'][1]:+.1f}) "
-            f"vs {cm['mean']:+.1f} bps")
+            f"vs {cm['mean']:+.1f} bps"
+        )
     return lines

@@ -40,8 +40,14 @@ def default_workers(n_jobs: int) -> int:
     return max(1, min(n_jobs, os.cpu_count() or 1))
 
 
-def run_jobs(path: str, jobs: Sequence[tuple], executor: str = "process", workers: int | None = None,
-             ray_address: str | None = None, on_done: Callable[[int, object], None] | None = None) -> list:
+def run_jobs(
+    path: str,
+    jobs: Sequence[tuple],
+    executor: str = "process",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    on_done: Callable[[int, object], None] | None = None,
+) -> list:
     """Results of ``path(*args)`` for every ``args`` in ``jobs``, in job order. ``on_done(i, result)`` is called
     as each job finishes (in completion order). A job's ``LiqSignalsError`` is re-raised as is."""
     if executor not in EXECUTORS:
@@ -90,8 +96,9 @@ def _ray(path, jobs, workers, address, on_done, results) -> list:
     try:
         import ray
     except ImportError:
-        raise LiqSignalsError("--executor ray needs Ray: pip install 'liq-signals[ray]' "
-                              "(or `uv sync --extra ray`)") from None
+        raise LiqSignalsError(
+            "--executor ray needs Ray: pip install 'liq-signals[ray]' (or `uv sync --extra ray`)"
+        ) from None
     started = not ray.is_initialized()
     if started:
         # a local instance stays on the loopback interface
@@ -99,9 +106,11 @@ def _ray(path, jobs, workers, address, on_done, results) -> list:
         try:
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
         except Exception as exc:  # connection refused, bad address ...
-            raise LiqSignalsError(f"--ray-address {address}: cannot start or join Ray: {str(exc).splitlines()[0]}"
-                                  if address else f"cannot start a local Ray instance: {str(exc).splitlines()[0]}"
-                                  ) from None
+            raise LiqSignalsError(
+                f"--ray-address {address}: cannot start or join Ray: {str(exc).splitlines()[0]}"
+                if address
+                else f"cannot start a local Ray instance: {str(exc).splitlines()[0]}"
+            ) from None
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(call)
         refs = {remote.remote(path, args): i for i, args in enumerate(jobs)}

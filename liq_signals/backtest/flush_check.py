@@ -23,8 +23,11 @@ def flush_check(heatmap: pd.DataFrame, bars: pd.DataFrame, open_interest: list, 
     before = bars[bars["ts"] <= t].tail(1)
     after = bars[bars["ts"] > t].head(n_bars)
     if snap.empty or before.empty or after.empty:
-        return {"time": t.isoformat(), "available": False,
-                "note": "no heatmap snapshot or bars at this time (check heatmap_every / the run's range)"}
+        return {
+            "time": t.isoformat(),
+            "available": False,
+            "note": "no heatmap snapshot or bars at this time (check heatmap_every / the run's range)",
+        }
     price = float(before["close"].iloc[0])
     low = float(after["low"].min())
     longs = snap[snap["side"] == "long"]

@@ -57,8 +57,9 @@ class FundingSettlementModule(SimulationModule):
     def __init__(self, config: FundingSettlementConfig):
         super().__init__(config)
         self.instrument_id = InstrumentId.from_str(config.instrument_id)
-        rows = config.funding if config.funding is not None else _catalog_rows(config.catalog_path,
-                                                                               config.instrument_id)
+        rows = (
+            config.funding if config.funding is not None else _catalog_rows(config.catalog_path, config.instrument_id)
+        )
         rows = sorted((int(t), float(r), float(m)) for t, r, m in rows)
         self._rows = rows
         self.reset()

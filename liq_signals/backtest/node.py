@@ -57,8 +57,9 @@ def strategy_config(spec: RunSpec):
     resolved = strategy_params(spec.settings)
     if resolved is None:
         return None
-    return ImportableStrategyConfig(strategy_path=resolved.strategy_path, config_path=resolved.config_path,
-                                    config=resolved.params)
+    return ImportableStrategyConfig(
+        strategy_path=resolved.strategy_path, config_path=resolved.config_path, config=resolved.params
+    )
 
 
 def run_config(spec: RunSpec, with_actor: bool = True):
@@ -81,8 +82,11 @@ def run_config(spec: RunSpec, with_actor: bool = True):
     engine = BacktestEngineConfig(
         trader_id="BACKTESTER-001",  # same for every run: identical runs give identical ids
         logging=LoggingConfig(log_level="ERROR", bypass_logging=True),
-        actors=[ImportableActorConfig(actor_path=ACTOR_PATH, config_path=ACTOR_CONFIG_PATH,
-                                      config=node_actor_params(spec))] if with_actor else [],
+        actors=[
+            ImportableActorConfig(actor_path=ACTOR_PATH, config_path=ACTOR_CONFIG_PATH, config=node_actor_params(spec))
+        ]
+        if with_actor
+        else [],
         strategies=[strategy] if strategy is not None else [],
     )
     start, end = (to_timestamp(s[k]).isoformat() for k in ("start", "end"))
@@ -115,9 +119,13 @@ def funding_modules(spec: RunSpec) -> list:
 
     if not (spec.settings.get("venue") or {}).get("funding", True):
         return []
-    return [ImportableActorConfig(actor_path=MODULE_PATH, config_path=CONFIG_PATH,
-                                  config={"instrument_id": spec.settings["instrument"],
-                                          "catalog_path": str(spec.catalog_path)})]
+    return [
+        ImportableActorConfig(
+            actor_path=MODULE_PATH,
+            config_path=CONFIG_PATH,
+            config={"instrument_id": spec.settings["instrument"], "catalog_path": str(spec.catalog_path)},
+        )
+    ]
 
 
 def _observations_first(data_configs: list) -> list:
@@ -146,8 +154,11 @@ def check_catalog(spec: RunSpec) -> dict:
     check_trade_size(spec, catalog)
     start, end = to_timestamp(s["start"]).value, to_timestamp(s["end"]).value
     require_oi = (s.get("actor") or {}).get("require_open_interest", True)
-    needs = [("bars", Bar, s["bar_type"], True), ("open_interest", OpenInterest, s["instrument"], require_oi),
-             ("funding", FundingRate, s["instrument"], False)]
+    needs = [
+        ("bars", Bar, s["bar_type"], True),
+        ("open_interest", OpenInterest, s["instrument"], require_oi),
+        ("funding", FundingRate, s["instrument"], False),
+    ]
     covered = {}
     for name, cls, ident, required in needs:
         try:
@@ -157,8 +168,10 @@ def check_catalog(spec: RunSpec) -> dict:
         inside = [(max(a, start), min(b, end)) for a, b in intervals if a <= end and b >= start]
         if required and not inside:
             have = ", ".join(f"{ns_to_iso(a)} → {ns_to_iso(b)}" for a, b in intervals) or "nothing"
-            raise BacktestDataError(f"{spec.where}: catalog {path} has no {name} for {ident} in "
-                                    f"[{ns_to_iso(start)}, {ns_to_iso(end)}] (has: {have})")
+            raise BacktestDataError(
+                f"{spec.where}: catalog {path} has no {name} for {ident} in "
+                f"[{ns_to_iso(start)}, {ns_to_iso(end)}] (has: {have})"
+            )
         covered[name] = [[ns_to_iso(a), ns_to_iso(b)] for a, b in inside]
     return covered
 
@@ -171,8 +184,10 @@ def check_trade_size(spec: RunSpec, catalog) -> None:
     except Exception:
         instruments = []
     if not instruments:
-        raise BacktestDataError(f"{spec.where}: catalog {spec.catalog_path} has no instrument "
-                                f"{spec.settings['instrument']} (run `liq-signals catalog` first)")
+        raise BacktestDataError(
+            f"{spec.where}: catalog {spec.catalog_path} has no instrument "
+            f"{spec.settings['instrument']} (run `liq-signals catalog` first)"
+        )
     if trade is None:
         return
     inst = instruments[0]
@@ -211,18 +226,33 @@ def check_catalogs(specs: list[RunSpec]) -> dict:
     coverage = {}
     for s in specs:
         st = s.settings
-        key = (s.catalog_path, st["instrument"], st["bar_type"], str(st["start"]), str(st["end"]),
-               (st.get("actor") or {}).get("require_open_interest", True),
-               str(trade_size(st)))
+        key = (
+            s.catalog_path,
+            st["instrument"],
+            st["bar_type"],
+            str(st["start"]),
+            str(st["end"]),
+            (st.get("actor") or {}).get("require_open_interest", True),
+            str(trade_size(st)),
+        )
         if key not in seen:
             seen[key] = check_catalog(s)
         coverage[s.id] = seen[key]
     return coverage
 
 
-def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, max_runs: int | None = None,
-                  prepared: tuple[list[RunSpec], dict] | None = None, executor: str = "serial",
-                  workers: int | None = None, ray_address: str | None = None, on_done=None) -> list[RunResult]:
+def run_backtests(
+    config_path: Path,
+    out_dir: Path,
+    on_run=None,
+    finish=None,
+    max_runs: int | None = None,
+    prepared: tuple[list[RunSpec], dict] | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    on_done=None,
+) -> list[RunResult]:
     """Run every run of ``config_path`` into ``out_dir/<run-id>/``; ``finish(run_dir)`` (optional) adds to each
     run directory before it is moved into place. Every run is checked before the first starts.
 
@@ -246,8 +276,14 @@ def run_backtests(config_path: Path, out_dir: Path, on_run=None, finish=None, ma
             if on_done is not None:
                 on_done(i, results[-1])
         return results
-    return run_jobs("liq_signals.backtest.node:run_job", jobs, executor=executor, workers=workers,
-                    ray_address=ray_address, on_done=on_done)
+    return run_jobs(
+        "liq_signals.backtest.node:run_job",
+        jobs,
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
+        on_done=on_done,
+    )
 
 
 def run_job(spec: RunSpec, out_dir: str, coverage: dict | None, finish=None) -> RunResult:

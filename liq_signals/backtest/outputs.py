@@ -74,8 +74,9 @@ def order_status_counts(orders: pd.DataFrame) -> tuple[int, int]:
     return int((status == RD.ORDER_REJECTED).sum()), int((status == RD.ORDER_DENIED).sum())
 
 
-def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: dict,
-                  baseline: dict | None = None) -> RD.Summary:
+def write_outputs(
+    spec, engine, run_dir: Path, wall_seconds: float, coverage: dict, baseline: dict | None = None
+) -> RD.Summary:
     """Write every file of :data:`~liq_signals.backtest.run_dir.RUN_FILES` for a finished engine;
     ``baseline`` = :func:`run_metrics` of the run's baseline (see :mod:`liq_signals.backtest.baseline`)."""
     from nautilus_trader.model.identifiers import InstrumentId
@@ -155,8 +156,9 @@ def write_outputs(spec, engine, run_dir: Path, wall_seconds: float, coverage: di
         strategy=type(strategies[0]).__name__ if strategies else None,
         strategy_counters=_strategy_counters(strategies[0]) if strategies else {},
         brackets=brackets,
-        flush_check=(flush_check(heatmap, bars, actor.open_interest, fc["time"], int(fc.get("bars", 1)))
-                     if fc else None),
+        flush_check=(
+            flush_check(heatmap, bars, actor.open_interest, fc["time"], int(fc.get("bars", 1))) if fc else None
+        ),
     )
     if baseline is not None:
         summary.baseline = baseline
@@ -229,8 +231,12 @@ def load_bars(spec) -> pd.DataFrame:
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
     catalog = ParquetDataCatalog(str(spec.catalog_path))
-    bars = catalog.query(Bar, identifiers=[spec.settings["bar_type"]], start=to_timestamp(spec.settings["start"]),
-                         end=to_timestamp(spec.settings["end"]))
+    bars = catalog.query(
+        Bar,
+        identifiers=[spec.settings["bar_type"]],
+        start=to_timestamp(spec.settings["start"]),
+        end=to_timestamp(spec.settings["end"]),
+    )
     return pd.DataFrame(
         {
             "ts": pd.to_datetime([b.ts_event for b in bars], unit="ns", utc=True),

@@ -72,8 +72,9 @@ def check_keys(table, section: str, settings: dict) -> dict:
     known = table_fields(section, settings)
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise ConfigError(f"{section}: unknown field(s) {', '.join(repr(u) for u in unknown)} "
-                          f"(known: {', '.join(sorted(known))})")
+        raise ConfigError(
+            f"{section}: unknown field(s) {', '.join(repr(u) for u in unknown)} (known: {', '.join(sorted(known))})"
+        )
     return table
 
 
@@ -81,8 +82,11 @@ def validate_sweep_keys(path, sweep: dict, specs: list) -> None:
     """Every dotted sweep key names a field its table knows (checked against each run's strategy kind)."""
     from liq_signals.backtest.config import TOP_KEYS
 
-    scalars = [k for k in TOP_KEYS if k not in ("runs", "sweep", "max_runs", "id", "walk_forward")
-               and table_fields(k, {}) is None]
+    scalars = [
+        k
+        for k in TOP_KEYS
+        if k not in ("runs", "sweep", "max_runs", "id", "walk_forward") and table_fields(k, {}) is None
+    ]
     kinds_seen = set()
     tables = ("actor", "actor.engine", "strategy", "strategy.config", "venue", "flush_check")
     for spec in specs:
@@ -96,16 +100,20 @@ def validate_sweep_keys(path, sweep: dict, specs: list) -> None:
             where = f"{path}: sweep key '{key}'"
             if len(parts) == 1:
                 if parts[0] not in scalars:
-                    raise ConfigError(f"{where}: not a sweepable key (top-level: {', '.join(scalars)}; "
-                                      "tables: actor.X, actor.engine.X, strategy.X, strategy.config.X, venue.X, "
-                                      "flush_check.X)")
+                    raise ConfigError(
+                        f"{where}: not a sweepable key (top-level: {', '.join(scalars)}; "
+                        "tables: actor.X, actor.engine.X, strategy.X, strategy.config.X, venue.X, "
+                        "flush_check.X)"
+                    )
                 continue
             section = ".".join(parts[:-1])
             known = table_fields(section, spec.settings)
             if known is None or section not in tables:
                 raise ConfigError(f"{where}: '{section}' is not a config table (tables: {', '.join(tables)})")
             if parts[-1] not in known:
-                raise ConfigError(f"{where}: unknown field '{parts[-1]}' of {section} (known: {', '.join(sorted(known))})")
+                raise ConfigError(
+                    f"{where}: unknown field '{parts[-1]}' of {section} (known: {', '.join(sorted(known))})"
+                )
 
 
 def parse_struct(cls, params: dict, section: str):
@@ -183,8 +191,9 @@ def check_venue(venue: dict) -> None:
     except Exception:
         ok = False
     if not ok:
-        raise ConfigError(f"venue.starting_balance must be a positive amount with its currency, e.g. "
-                          f"\"100000 USDT\", got {bal!r}")
+        raise ConfigError(
+            f'venue.starting_balance must be a positive amount with its currency, e.g. "100000 USDT", got {bal!r}'
+        )
     lev = venue.get("leverage", DEFAULT_LEVERAGE)
     if isinstance(lev, bool) or not isinstance(lev, (int, float)) or not math.isfinite(lev) or lev <= 0:
         raise ConfigError(f"venue.leverage must be a number > 0, got {lev!r}")

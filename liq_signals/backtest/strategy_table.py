@@ -26,10 +26,14 @@ from dataclasses import dataclass
 from liq_signals.errors import ConfigError
 
 STRATEGIES = {
-    "avoid": ("liq_signals.nautilus.strategies.avoid:LiquidationAvoidStrategy",
-              "liq_signals.nautilus.strategies.avoid:LiquidationAvoidConfig"),
-    "magnet": ("liq_signals.nautilus.strategies.magnet:LiquidationMagnetStrategy",
-               "liq_signals.nautilus.strategies.magnet:LiquidationMagnetConfig"),
+    "avoid": (
+        "liq_signals.nautilus.strategies.avoid:LiquidationAvoidStrategy",
+        "liq_signals.nautilus.strategies.avoid:LiquidationAvoidConfig",
+    ),
+    "magnet": (
+        "liq_signals.nautilus.strategies.magnet:LiquidationMagnetStrategy",
+        "liq_signals.nautilus.strategies.magnet:LiquidationMagnetConfig",
+    ),
 }
 BY_PATH_KEYS = ("strategy_path", "config_path", "config")
 FILLED_IN = ("instrument_id", "bar_type")  # set by the harness from `instrument` / `bar_type`
@@ -54,8 +58,9 @@ def import_path(path, what: str):
         mod = importlib.import_module(module)
     except Exception as exc:  # ImportError, or the module's own error at import time
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{what} {path!r}: cannot import module {module!r} ({type(exc).__name__}: {first}; "
-                          "is it on PYTHONPATH?)") from None
+        raise ConfigError(
+            f"{what} {path!r}: cannot import module {module!r} ({type(exc).__name__}: {first}; is it on PYTHONPATH?)"
+        ) from None
     if not hasattr(mod, name):
         raise ConfigError(f"{what} {path!r}: module {module!r} has no {name!r}")
     return getattr(mod, name)
@@ -87,19 +92,23 @@ def check_form(table) -> None:
         raise ConfigError(f"'strategy' must be a table, got {table!r}")
     by_path = any(k in table for k in BY_PATH_KEYS)
     if by_path and "kind" in table:
-        raise ConfigError("strategy: give either kind = \"avoid\"|\"magnet\" or strategy_path + config_path, not both")
+        raise ConfigError('strategy: give either kind = "avoid"|"magnet" or strategy_path + config_path, not both')
     if by_path:
         for key in ("strategy_path", "config_path"):
             if key not in table:
-                raise ConfigError(f"strategy: missing '{key}' (with strategy_path, config_path and a "
-                                  "[strategy.config] table of its fields)")
+                raise ConfigError(
+                    f"strategy: missing '{key}' (with strategy_path, config_path and a "
+                    "[strategy.config] table of its fields)"
+                )
         if not isinstance(table.get("config", {}), dict):
             raise ConfigError(f"strategy.config must be a table, got {table['config']!r}")
         import_path(table["strategy_path"], "strategy.strategy_path")
         config_class(table)
     elif table.get("kind") not in STRATEGIES:
-        raise ConfigError(f"strategy.kind must be one of {', '.join(STRATEGIES)} (or give strategy_path + "
-                          f"config_path), got {table.get('kind')!r}")
+        raise ConfigError(
+            f"strategy.kind must be one of {', '.join(STRATEGIES)} (or give strategy_path + "
+            f"config_path), got {table.get('kind')!r}"
+        )
 
 
 def known_keys(table: dict) -> list[str]:

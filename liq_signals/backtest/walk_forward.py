@@ -20,7 +20,10 @@ from liq_signals.errors import ConfigError
 
 KEYS = ("select_start", "select_end", "report_start", "report_end", "metric")
 METRICS = {  # summary.json figure -> True when larger is better
-    "pnl_total": True, "sharpe": True, "max_drawdown_usdt": False, "funding_net_usdt": True,
+    "pnl_total": True,
+    "sharpe": True,
+    "max_drawdown_usdt": False,
+    "funding_net_usdt": True,
     "vs_baseline_pnl": True,
 }
 SELECT_DIR, REPORT_DIR, RECORD = "select", "report", "walk_forward.json"
@@ -66,9 +69,11 @@ def parse(path: Path, data: dict) -> WalkForward | None:
         if ts[b] <= ts[a]:
             raise ConfigError(f"{where}: {b} must be after {a}")
     if ts["report_start"] < ts["select_end"]:
-        raise ConfigError(f"{where}: the selection period [{ts['select_start']}, {ts['select_end']}] overlaps the "
-                          f"report period [{ts['report_start']}, {ts['report_end']}] (report_start must be at or "
-                          "after select_end)")
+        raise ConfigError(
+            f"{where}: the selection period [{ts['select_start']}, {ts['select_end']}] overlaps the "
+            f"report period [{ts['report_start']}, {ts['report_end']}] (report_start must be at or "
+            "after select_end)"
+        )
     return WalkForward(*(ts[k].isoformat() for k in KEYS[:4]), metric=metric)
 
 
@@ -102,11 +107,14 @@ def run_walk_forward(wf: WalkForward, prepared, out_dir: Path, finish=None, **ru
     chosen = choose(selected, wf.metric)
     spec = next(s for s in prepared[0] if s.id == chosen.run_id)
     spec = dataclasses.replace(spec, settings={**spec.settings, "start": wf.report_start, "end": wf.report_end})
-    reported = run_backtests(None, out_dir / REPORT_DIR, prepared=([spec], check_catalogs([spec])), finish=finish,
-                             executor="serial")[0]
+    reported = run_backtests(
+        None, out_dir / REPORT_DIR, prepared=([spec], check_catalogs([spec])), finish=finish, executor="serial"
+    )[0]
     record = {
-        "metric": wf.metric, "larger_is_better": METRICS[wf.metric],
-        "select_period": [wf.select_start, wf.select_end], "report_period": [wf.report_start, wf.report_end],
+        "metric": wf.metric,
+        "larger_is_better": METRICS[wf.metric],
+        "select_period": [wf.select_start, wf.select_end],
+        "report_period": [wf.report_start, wf.report_end],
         "candidates": [{"run_id": r.run_id, wf.metric: metric_value(r.summary, wf.metric)} for r in selected],
         "chosen": chosen.run_id,
         "select_summary": chosen.summary.to_dict(),

@@ -42,8 +42,16 @@ def summary_table(title: str, results):
     for r in results:
         s = r.summary
         pnl = "" if s.pnl_total is None else f"{s.pnl_total:,.2f}"
-        table.add_row(r.run_id, str(s.bars), str(s.signals_published), str(s.orders),
-                      f"{s.orders_rejected}/{s.orders_denied}", str(s.fills), pnl, f"{s.wall_seconds:.1f}")
+        table.add_row(
+            r.run_id,
+            str(s.bars),
+            str(s.signals_published),
+            str(s.orders),
+            f"{s.orders_rejected}/{s.orders_denied}",
+            str(s.fills),
+            pnl,
+            f"{s.wall_seconds:.1f}",
+        )
     return table
 
 
@@ -54,8 +62,14 @@ def print_summary(title: str, results, console=None) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:  # a pipe or file: as wide as the table needs, not 80 columns
-            console = Console(width=max(80, console.measure(summary_table(title, results),
-                                                             options=console.options.update(max_width=10_000)).maximum))
+            console = Console(
+                width=max(
+                    80,
+                    console.measure(
+                        summary_table(title, results), options=console.options.update(max_width=10_000)
+                    ).maximum,
+                )
+            )
     console.print(summary_table(title, results))
     for r in results:
         console.print(f"{r.run_id}: {r.finished or r.run_dir}", soft_wrap=True, highlight=False, markup=False)
@@ -67,8 +81,10 @@ def progress_line(k: int, n: int, result) -> str:
     pnl = "n/a" if s.pnl_total is None else f"{s.pnl_total:,.2f}"
     vs = (s.vs_baseline or {}).get("pnl_total")
     base = f" (vs {s.baseline['kind']} {vs:+,.2f})" if vs is not None else ""
-    return f"[{k}/{n}] {result.run_id}: {s.signals_published} signals, {s.fills} fills, PnL {pnl} USDT{base}, " \
-           f"{s.wall_seconds:.1f} s"
+    return (
+        f"[{k}/{n}] {result.run_id}: {s.signals_published} signals, {s.fills} fills, PnL {pnl} USDT{base}, "
+        f"{s.wall_seconds:.1f} s"
+    )
 
 
 def report_writer(enabled: bool):
@@ -88,18 +104,27 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="Backtest config (.toml, .yaml or .yml)."),
         out: Path = typer.Option(Path("backtests"), "--out", help="Output folder; each run writes <out>/<run-id>/."),
         no_report: bool = typer.Option(False, "--no-report", help="Skip report.html."),
-        max_runs: int | None = typer.Option(None, "--max-runs", min=1,
-                                            help="Refuse configs expanding to more runs (default: the config's "
-                                                 "max_runs, else 1000)."),
+        max_runs: int | None = typer.Option(
+            None,
+            "--max-runs",
+            min=1,
+            help="Refuse configs expanding to more runs (default: the config's max_runs, else 1000).",
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress lines and the summary table."),
-        executor: str = typer.Option("process", "--executor",
-                                     help="Where runs execute: process (a pool of spawned processes, one "
-                                          "BacktestNode each), ray (local Ray, or --ray-address) or serial."),
-        workers: int | None = typer.Option(None, "--workers", min=1,
-                                           help="Parallel runs (default: one per core, at most the runs)."),
-        ray_address: str | None = typer.Option(None, "--ray-address",
-                                               help="Join this Ray cluster (host:port) instead of starting a "
-                                                    "local instance; needs --executor ray."),
+        executor: str = typer.Option(
+            "process",
+            "--executor",
+            help="Where runs execute: process (a pool of spawned processes, one "
+            "BacktestNode each), ray (local Ray, or --ray-address) or serial.",
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", min=1, help="Parallel runs (default: one per core, at most the runs)."
+        ),
+        ray_address: str | None = typer.Option(
+            None,
+            "--ray-address",
+            help="Join this Ray cluster (host:port) instead of starting a local instance; needs --executor ray.",
+        ),
     ) -> None:
         from liq_signals.backtest.executors import EXECUTORS
         from liq_signals.backtest.node import prepare_runs, run_backtests
@@ -133,9 +158,11 @@ def register(app: typer.Typer) -> None:
         if wf is not None:
             rec = run_walk_forward(wf, prepared, out, finish=report_writer(not no_report), **kw)
             r = rec["report_summary"]
-            typer.echo(f"walk-forward: chose {rec['chosen']} by {wf.metric} on {wf.select_start} → {wf.select_end}; "
-                       f"on {wf.report_start} → {wf.report_end}: PnL {r['pnl_total']} USDT, {r['fills']} fills; "
-                       f"report {rec['report_dir']} (record {out / 'walk_forward.json'})")
+            typer.echo(
+                f"walk-forward: chose {rec['chosen']} by {wf.metric} on {wf.select_start} → {wf.select_end}; "
+                f"on {wf.report_start} → {wf.report_end}: PnL {r['pnl_total']} USDT, {r['fills']} fills; "
+                f"report {rec['report_dir']} (record {out / 'walk_forward.json'})"
+            )
             return
         results = run_backtests(config, out, finish=finish, prepared=prepared, **kw)
         page = write_sweep_page(out, [r.run_id for r in results], title=f"{config.name}: {n} runs") if n > 1 else None

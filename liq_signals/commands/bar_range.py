@@ -61,8 +61,9 @@ class BarCoverage:
         self.require(t0_ns, start)
         self.require(t1_ns, end)
         if self.segment_of(t0_ns) != self.segment_of(t1_ns):
-            raise LiqSignalsError(f"{start} {_short(t0_ns)} and {end} {_short(t1_ns)} span a gap without bars: "
-                                  f"{self.describe()}")
+            raise LiqSignalsError(
+                f"{start} {_short(t0_ns)} and {end} {_short(t1_ns)} span a gap without bars: {self.describe()}"
+            )
 
 
 def _short(ns: int) -> str:
@@ -110,8 +111,8 @@ def bar_coverage(db_path: str | Path, symbol: str, interval: str | None = None) 
         segments += split_segments(np.asarray(times, dtype=np.int64), interval_ms(iv) * NS_PER_MS)
     if not segments:
         known = reader.last_price_symbols(db_path)
-        raise LiqSignalsError(f"no {interval + ' ' if interval else ''}bars for symbol {symbol} in {db_path} "
-                              f"(symbols with bars: {', '.join(known) or 'none'})")
+        raise LiqSignalsError(
+            f"no {interval + ' ' if interval else ''}bars for symbol {symbol} in {db_path} "
+            f"(symbols with bars: {', '.join(known) or 'none'})"
+        )
     return BarCoverage(symbol, merge_segments(segments), interval)
-
-

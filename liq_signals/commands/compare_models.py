@@ -31,8 +31,12 @@ def register(app: typer.Typer) -> None:
         start: str = typer.Option(..., "--start", help="First snapshot time (UTC)."),
         end: str = typer.Option(..., "--end", help="Last snapshot time (UTC)."),
         every: str = typer.Option("1h", "--every", help="Snapshot spacing with a unit, e.g. 15m, 1h."),
-        at: str = typer.Option(None, "--at", help="Time (UTC) of the side-by-side maps, between --start and --end; default: last snapshot."),
-        interval: str = typer.Option(None, "--interval", help="Kline interval to use, e.g. 15m (default: finest stored)."),
+        at: str = typer.Option(
+            None, "--at", help="Time (UTC) of the side-by-side maps, between --start and --end; default: last snapshot."
+        ),
+        interval: str = typer.Option(
+            None, "--interval", help="Kline interval to use, e.g. 15m (default: finest stored)."
+        ),
         top_k: int = typer.Option(10, "--top-k", help="k for the top-k overlap of the agreement table."),
         out: Path = typer.Option(..., "--out", help="Output HTML file."),
         brackets: Path = typer.Option(None, "--brackets", help="Bracket-table JSON overriding the shipped ones."),
@@ -66,9 +70,17 @@ def register(app: typer.Typer) -> None:
             comparison = run_compare(inputs, cfg, t0, t1, every, top_k=top_k)
             p.advance(task)
             bars = inputs.bars[inputs.bars["ts_ns"] <= max(h.times_ns[-1] for h in comparison.heatmaps.values())]
-            meta = {"instrument": symbol, "sources": f"{db} (ingested Binance data)",
-                    "parameters": {"every": every, "top_k": top_k, "bucket_width": cfg.bucket_width,
-                                   "tiers": list(cfg.tiers), "tier_weights": list(cfg.tier_weights)}}
+            meta = {
+                "instrument": symbol,
+                "sources": f"{db} (ingested Binance data)",
+                "parameters": {
+                    "every": every,
+                    "top_k": top_k,
+                    "bucket_width": cfg.bucket_width,
+                    "tiers": list(cfg.tiers),
+                    "tier_weights": list(cfg.tier_weights),
+                },
+            }
             path = write_compare_html(comparison, bars, out, meta, at=at)
             p.advance(task)
         if not quiet:

@@ -15,12 +15,18 @@ def register(app: typer.Typer) -> None:
         db: Path = db_option(),
         symbol: str = typer.Option(..., "--symbol", help="Symbol, e.g. BTCUSDT."),
         start: str = typer.Option(..., "--start", help="First snapshot time (UTC); inside the stored bars."),
-        end: str = typer.Option(..., "--end", help="Last snapshot time (UTC); inside the same stretch of stored bars as --start."),
+        end: str = typer.Option(
+            ..., "--end", help="Last snapshot time (UTC); inside the same stretch of stored bars as --start."
+        ),
         model: str = typer.Option("a", "--model", help="a, b, c or ensemble."),
         every: str = typer.Option("15m", "--every", help="Snapshot spacing with a unit, e.g. 15m, 1h."),
         out: Path = typer.Option(..., "--out", help="Output file: .parquet, .csv or .html (interactive report)."),
-        bucket_bps: float = typer.Option(10.0, "--bucket-bps", help="Price-bucket width in basis points (log buckets)."),
-        warmup: str = typer.Option("30d", "--warmup", help="History fed to the engine before the first snapshot, with a unit, e.g. 30d."),
+        bucket_bps: float = typer.Option(
+            10.0, "--bucket-bps", help="Price-bucket width in basis points (log buckets)."
+        ),
+        warmup: str = typer.Option(
+            "30d", "--warmup", help="History fed to the engine before the first snapshot, with a unit, e.g. 30d."
+        ),
         brackets: Path = typer.Option(None, "--brackets", help="Bracket-table JSON overriding the shipped ones."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
@@ -42,8 +48,13 @@ def register(app: typer.Typer) -> None:
         suffix = out.suffix.lower()
         if suffix not in (".parquet", ".csv", ".html"):
             raise LiqSignalsError(f"--out must end in .parquet, .csv or .html, got {out.name}")
-        cfg = EngineConfig(symbol=symbol, model=model, bucket_mode="bps", bucket_bps=bucket_bps,
-                           brackets_path=str(brackets) if brackets else None)
+        cfg = EngineConfig(
+            symbol=symbol,
+            model=model,
+            bucket_mode="bps",
+            bucket_bps=bucket_bps,
+            brackets_path=str(brackets) if brackets else None,
+        )
         from liq_signals.times import ns_to_iso, to_ns
 
         t0, t1 = to_ns(start, "--start"), to_ns(end, "--end")

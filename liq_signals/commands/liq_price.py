@@ -26,7 +26,9 @@ def liq_price(
     entry: float = typer.Option(..., "--entry", help="Entry price in USDT (> 0)."),
     wallet: float | None = typer.Option(None, "--wallet", help="Wallet balance allocated to the position, USDT."),
     leverage: float | None = typer.Option(
-        None, "--leverage", help="Leverage (1x up to the bracket's maximum for the notional); wallet = size*entry/leverage."
+        None,
+        "--leverage",
+        help="Leverage (1x up to the bracket's maximum for the notional); wallet = size*entry/leverage.",
     ),
     brackets_date: str | None = typer.Option(
         None, "--brackets-date", help="Date (YYYY-MM-DD) choosing the bracket snapshot; default today (UTC)."

@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
     @app.command("live", help=HELP)
     def live(
         config: Path = typer.Argument(..., help="Live config (.toml, .yaml or .yml)."),
-        out: Path = typer.Option(Path("backtests/live"), "--out", help="Run directory to create (must not exist or be empty)."),
+        out: Path = typer.Option(
+            Path("backtests/live"), "--out", help="Run directory to create (must not exist or be empty)."
+        ),
         replay: Path = typer.Option(None, "--replay", help="DuckDB file to replay on a loopback Binance server."),
         duration: str = typer.Option(None, "--duration", help="Stop after this wall-clock time (e.g. 10m, 1h)."),
     ) -> None:
@@ -41,6 +43,8 @@ def register(app: typer.Typer) -> None:
             to_duration_ns(duration, "--duration")
         result = run_live(settings, out, replay_db=replay, duration=duration, note=typer.echo)
         s = result.summary
-        typer.echo(f"{result.run_dir}: {s['bars']} live bars (+{s['warm_bars']} warm-up), {s['open_interest_seen']} OI, "
-                   f"{s['funding_seen']} funding, {s['events']} proximity events, {s['orders']} orders, "
-                   f"{s['fills']} fills; stopped: {s['stop_reason']} ({s['wall_seconds']} s)")
+        typer.echo(
+            f"{result.run_dir}: {s['bars']} live bars (+{s['warm_bars']} warm-up), {s['open_interest_seen']} OI, "
+            f"{s['funding_seen']} funding, {s['events']} proximity events, {s['orders']} orders, "
+            f"{s['fills']} fills; stopped: {s['stop_reason']} ({s['wall_seconds']} s)"
+        )

@@ -44,6 +44,8 @@ def check_snapshot_count(t0_ns: int, t1_ns: int, step_ns: int, every: str) -> in
 
     n = (t1_ns - t0_ns) // step_ns + 1
     if n > MAX_SNAPSHOTS:
-        raise LiqSignalsError(f"--every {every} gives {n:,} snapshots from --start to --end "
-                              f"(at most {MAX_SNAPSHOTS:,}); use a longer --every")
+        raise LiqSignalsError(
+            f"--every {every} gives {n:,} snapshots from --start to --end "
+            f"(at most {MAX_SNAPSHOTS:,}); use a longer --every"
+        )
     return n

@@ -26,8 +26,13 @@ class LineProgress(Progress):
     printed when a task has advanced by ``every_fraction`` of its total since the last line, when
     ``every_seconds`` (of ``clock``) have passed, and once at the end for a task not yet reported as done."""
 
-    def __init__(self, stream=None, every_seconds: float = LINE_EVERY_SECONDS,
-                 every_fraction: float = LINE_EVERY_FRACTION, clock=time.monotonic):
+    def __init__(
+        self,
+        stream=None,
+        every_seconds: float = LINE_EVERY_SECONDS,
+        every_fraction: float = LINE_EVERY_FRACTION,
+        clock=time.monotonic,
+    ):
         super().__init__(disable=True)
         self._stream = stream
         self._every_s, self._every_f, self._clock = every_seconds, every_fraction, clock

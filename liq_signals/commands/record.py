@@ -44,9 +44,13 @@ def register(app: typer.Typer) -> None:
         dur = to_duration_ns(duration, "--duration") / 1e9 if duration else None
         flush = to_duration_ns(flush_every, "--flush-every") / 1e9
         poll = to_duration_ns(oi_poll, "--oi-poll") / 1e9
-        cfg = LiqLiveDataClientConfig(instrument_ids=tuple(f"{s}-PERP.BINANCE" for s in syms),
-                                      base_url_http=base_url_http, base_url_ws=base_url_ws, oi_poll_secs=poll,
-                                      gap_secs=max(3 * poll, 600.0))
+        cfg = LiqLiveDataClientConfig(
+            instrument_ids=tuple(f"{s}-PERP.BINANCE" for s in syms),
+            base_url_http=base_url_http,
+            base_url_ws=base_url_ws,
+            oi_poll_secs=poll,
+            gap_secs=max(3 * poll, 600.0),
+        )
         if db.exists() and not db.is_file():
             raise ConfigError(f"--db {db}: not a file")
         db.parent.mkdir(parents=True, exist_ok=True)

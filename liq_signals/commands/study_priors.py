@@ -29,8 +29,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("study-priors", help=HELP)
     def study_priors(
-        db: Path = db_option("DuckDB file holding the shipped sample (see `ingest`; default: data/liq_signals.duckdb)."),
-        tune_start: str = typer.Option(None, "--tune-start", help="First tuning snapshot, UTC (default 2023-11-15 00:00)."),
+        db: Path = db_option(
+            "DuckDB file holding the shipped sample (see `ingest`; default: data/liq_signals.duckdb)."
+        ),
+        tune_start: str = typer.Option(
+            None, "--tune-start", help="First tuning snapshot, UTC (default 2023-11-15 00:00)."
+        ),
         tune_end: str = typer.Option(None, "--tune-end", help="Last tuning snapshot, UTC (default 2023-12-03 20:00)."),
         out: Path = typer.Option(None, "--out", help="Write study.json and study.md here."),
         json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
@@ -44,7 +48,9 @@ def register(app: typer.Typer) -> None:
         from liq_signals.validate import study_report as sr
 
         if not db.exists():
-            raise LiqSignalsError(f"database {db} does not exist: run `liq-signals ingest liq_signals/sample_data --db {db}`")
+            raise LiqSignalsError(
+                f"database {db} does not exist: run `liq-signals ingest liq_signals/sample_data --db {db}`"
+            )
         tuning = st.DEFAULT_TUNING
         if tune_start or tune_end:
             tuning = dataclasses.replace(tuning, start=tune_start or tuning.start, end=tune_end or tuning.end)
@@ -66,9 +72,10 @@ def register(app: typer.Typer) -> None:
         for w in study.evaluation:
             console.print(f"evaluation: {w.label()}", highlight=False)
         for title, headers, rows in (
-                ("tuning window (pooled over models a, b, horizons and sides)", sr.TUNING_HEADERS, sr.tuning_rows(result)),
-                ("evaluation windows (pooled)", sr.POOLED_HEADERS, sr.pooled_rows(result)),
-                ("per model and horizon, tuning window first (side all)", sr.EVAL_HEADERS, sr.evaluation_rows(result))):
+            ("tuning window (pooled over models a, b, horizons and sides)", sr.TUNING_HEADERS, sr.tuning_rows(result)),
+            ("evaluation windows (pooled)", sr.POOLED_HEADERS, sr.pooled_rows(result)),
+            ("per model and horizon, tuning window first (side all)", sr.EVAL_HEADERS, sr.evaluation_rows(result)),
+        ):
             table = new_table(title, headers)
             for row in rows:
                 table.add_row(*row)
@@ -86,5 +93,6 @@ def _require_windows_in_data(db: Path, windows) -> None:
     from liq_signals.times import to_ns
 
     for w in windows:
-        bar_coverage(db, w.symbol).require_range(to_ns(w.start), to_ns(w.end), f"window {w.name} start",
-                                                 f"window {w.name} end")
+        bar_coverage(db, w.symbol).require_range(
+            to_ns(w.start), to_ns(w.end), f"window {w.name} start", f"window {w.name} end"
+        )

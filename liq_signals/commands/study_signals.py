@@ -23,8 +23,9 @@ def register(app: typer.Typer) -> None:
         controls: int = typer.Option(20, "--controls", help="Random control times per event."),
         seed: int = typer.Option(0, "--seed", help="Seed of the control draws."),
         regime_window: str = typer.Option("4h", "--regime-window", help="Trailing window of the regime's range."),
-        cascade_quantile: float = typer.Option(0.9, "--cascade-quantile",
-                                               help="Range quantile above which a bar is in a cascade."),
+        cascade_quantile: float = typer.Option(
+            0.9, "--cascade-quantile", help="Range quantile above which a bar is in a cascade."
+        ),
         out: Path = typer.Option(None, "--out", help="Output folder (default: RUN_DIR)."),
         json_out: bool = typer.Option(False, "--json", help="Print the study as one JSON object."),
     ) -> None:
@@ -36,14 +37,14 @@ def register(app: typer.Typer) -> None:
         from liq_signals.errors import LiqSignalsError
         from liq_signals.report.event_study_report import write_event_study_page
 
-        cfg = EventStudyConfig(tuple(h.strip() for h in horizons.split(",") if h.strip()), controls, seed,
-                               regime_window, cascade_quantile)
+        cfg = EventStudyConfig(
+            tuple(h.strip() for h in horizons.split(",") if h.strip()), controls, seed, regime_window, cascade_quantile
+        )
         files = {name: run_dir / name for name in ("proximity_events.csv", "bars.parquet")}
         for name, path in files.items():
             if not path.is_file():
                 raise LiqSignalsError(f"{run_dir}: no {name} (not a run directory written by `backtest`?)")
-        study = run_event_study(pd.read_csv(files["proximity_events.csv"]), pd.read_parquet(files["bars.parquet"]),
-                                cfg)
+        study = run_event_study(pd.read_csv(files["proximity_events.csv"]), pd.read_parquet(files["bars.parquet"]), cfg)
         out = out or run_dir
         out.mkdir(parents=True, exist_ok=True)
         (out / "event_study.json").write_text(json.dumps({k: v for k, v in study.items() if k != "rows"}, indent=1))

@@ -38,19 +38,28 @@ def register(app: typer.Typer) -> None:
         start: str = typer.Option(..., "--start", help="First snapshot time, UTC (e.g. '2025-10-25 17:50')."),
         end: str = typer.Option(..., "--end", help="Last snapshot time, UTC."),
         model: str = typer.Option("all", "--model", help="a, b, c, ensemble or all."),
-        horizons: str = typer.Option("1h,4h,24h", "--horizons", help="Comma list of horizons: 15m, 30m, 1h, 4h, 1d ..."),
+        horizons: str = typer.Option(
+            "1h,4h,24h", "--horizons", help="Comma list of horizons: 15m, 30m, 1h, 4h, 1d ..."
+        ),
         every: str = typer.Option("15m", "--every", help="Snapshot spacing (e.g. 15m, 1h)."),
         top_k: int = typer.Option(10, "--top-k", help="Zones per side taken from each snapshot."),
         min_events: int = typer.Option(3, "--min-events", help="Skip windows with fewer realized events."),
         proxy: str = typer.Option(None, "--proxy", help="'oi-drop': use open-interest drops as PROXY ground truth."),
-        proxy_min_drop: float = typer.Option(0.005, "--proxy-min-drop", help="OI fall (fraction of OI) that counts as a proxy event."),
-        zones: str = typer.Option("buckets", "--zones", help="'buckets' (top-k price buckets) or 'clusters' (engine clusters)."),
+        proxy_min_drop: float = typer.Option(
+            0.005, "--proxy-min-drop", help="OI fall (fraction of OI) that counts as a proxy event."
+        ),
+        zones: str = typer.Option(
+            "buckets", "--zones", help="'buckets' (top-k price buckets) or 'clusters' (engine clusters)."
+        ),
         bucket_bps: float = typer.Option(10.0, "--bucket-bps", help="Bucket width in basis points of price."),
         warmup: str = typer.Option("7d", "--warmup", help="History fed to the engine before START (e.g. 3d)."),
         baseline_draws: int = typer.Option(200, "--baseline-draws", help="Random baseline draws per window."),
         seed: int = typer.Option(0, "--seed", help="Seed of the random baseline."),
-        sets: list[str] = typer.Option(None, "--set", help="FIELD=VALUE: override an EngineConfig field "
-                                       "(repeatable), e.g. tier_weights=0.1,0.2,0.3,0.2,0.2."),
+        sets: list[str] = typer.Option(
+            None,
+            "--set",
+            help="FIELD=VALUE: override an EngineConfig field (repeatable), e.g. tier_weights=0.1,0.2,0.3,0.2,0.2.",
+        ),
         json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
         out: Path = typer.Option(None, "--out", help="Write metrics.csv, snapshots.csv, report.html here."),
         quiet: bool = typer.Option(False, "--quiet", help="Hide the progress bar."),
@@ -69,10 +78,23 @@ def register(app: typer.Typer) -> None:
         duration_ns(warmup, "--warmup")
         models = MODEL_CHOICES if model.strip().lower() == "all" else (model.strip().lower(),)
         cfg = ValidateConfig(
-            db_path=str(db), symbol=symbol, start=start, end=end, models=models,
-            horizons=tuple(h for h in horizons.split(",")), every=every, top_k=top_k, min_events=min_events,
-            proxy=proxy, seed=seed, baseline_draws=baseline_draws, warmup=warmup, zones=zones,
-            bucket_bps=bucket_bps, proxy_min_drop=proxy_min_drop, engine_overrides=tuple(sets or ()),
+            db_path=str(db),
+            symbol=symbol,
+            start=start,
+            end=end,
+            models=models,
+            horizons=tuple(h for h in horizons.split(",")),
+            every=every,
+            top_k=top_k,
+            min_events=min_events,
+            proxy=proxy,
+            seed=seed,
+            baseline_draws=baseline_draws,
+            warmup=warmup,
+            zones=zones,
+            bucket_bps=bucket_bps,
+            proxy_min_drop=proxy_min_drop,
+            engine_overrides=tuple(sets or ()),
         )
         bar_coverage(db, cfg.symbol).require_range(t0, t1)
         n_steps = len(cfg.snapshot_times()) * len(models)
@@ -88,8 +110,11 @@ def register(app: typer.Typer) -> None:
         console = new_console(180)
         if result.is_proxy:
             console.print(f"[bold yellow]PROXY[/] — {result.ground_truth}", highlight=False)
-        table = new_table(f"{cfg.symbol} {cfg.start} → {cfg.end} (top {cfg.top_k} {cfg.zones} per side)"
-                          + (" — PROXY ground truth" if result.is_proxy else ""), rp.HEADERS)
+        table = new_table(
+            f"{cfg.symbol} {cfg.start} → {cfg.end} (top {cfg.top_k} {cfg.zones} per side)"
+            + (" — PROXY ground truth" if result.is_proxy else ""),
+            rp.HEADERS,
+        )
         for row in rp.summary_rows(result):
             table.add_row(*row)
         console.print(table)

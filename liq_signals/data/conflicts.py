@@ -17,17 +17,49 @@ POLICIES = ("error", "replace", "keep")
 
 # table -> (key columns, compared value columns with their kind: 'num' or 'eq'); identifiers are constants
 COMPARED: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
-    "klines": (("symbol", "interval", "price_type", "open_time"),
-               tuple((c, "num") for c in ("open", "high", "low", "close", "volume", "quote_volume", "trades",
-                                         "taker_buy_volume", "taker_buy_quote_volume"))),
-    "open_interest": (("symbol", "stamp_time"),
-                      tuple((c, "num") for c in ("sum_open_interest", "sum_open_interest_value",
-                                                "count_toptrader_long_short_ratio", "sum_toptrader_long_short_ratio",
-                                                "count_long_short_ratio", "sum_taker_long_short_vol_ratio"))),
+    "klines": (
+        ("symbol", "interval", "price_type", "open_time"),
+        tuple(
+            (c, "num")
+            for c in (
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "quote_volume",
+                "trades",
+                "taker_buy_volume",
+                "taker_buy_quote_volume",
+            )
+        ),
+    ),
+    "open_interest": (
+        ("symbol", "stamp_time"),
+        tuple(
+            (c, "num")
+            for c in (
+                "sum_open_interest",
+                "sum_open_interest_value",
+                "count_toptrader_long_short_ratio",
+                "sum_toptrader_long_short_ratio",
+                "count_long_short_ratio",
+                "sum_taker_long_short_vol_ratio",
+            )
+        ),
+    ),
     "funding": (("symbol", "time"), (("funding_rate", "num"), ("mark_price", "num"), ("interval_hours", "num"))),
-    "agg_trades": (("symbol", "agg_trade_id"), (("time", "eq"), ("price", "num"), ("quantity", "num"),
-                                                ("first_trade_id", "num"), ("last_trade_id", "num"),
-                                                ("is_buyer_maker", "eq"))),
+    "agg_trades": (
+        ("symbol", "agg_trade_id"),
+        (
+            ("time", "eq"),
+            ("price", "num"),
+            ("quantity", "num"),
+            ("first_trade_id", "num"),
+            ("last_trade_id", "num"),
+            ("is_buyer_maker", "eq"),
+        ),
+    ),
     # every value of a liquidation is in its key (usd value is recomputed, source names the recording)
     "liquidations": (("symbol", "time", "side", "price", "quantity"), ()),
 }
@@ -42,8 +74,10 @@ def check_policy(policy: str) -> str:
 def _differs(col: str, kind: str) -> str:
     s, t = f"s.{col}", f"t.{col}"
     if kind == "num":
-        return (f"({s} IS NOT NULL AND {t} IS NOT NULL AND "
-                f"abs(CAST({s} AS DOUBLE) - CAST({t} AS DOUBLE)) > 1e-9 * greatest(abs(CAST({s} AS DOUBLE)), abs(CAST({t} AS DOUBLE))))")
+        return (
+            f"({s} IS NOT NULL AND {t} IS NOT NULL AND "
+            f"abs(CAST({s} AS DOUBLE) - CAST({t} AS DOUBLE)) > 1e-9 * greatest(abs(CAST({s} AS DOUBLE)), abs(CAST({t} AS DOUBLE))))"
+        )
     return f"({s} IS NOT NULL AND {t} IS NOT NULL AND {s} <> {t})"
 
 
@@ -55,8 +89,10 @@ def resolve(con: duckdb.DuckDBPyConnection, table: str, policy: str, display: st
         return 0
     on = " AND ".join(f"s.{k} = t.{k}" for k in key)
     cond = " OR ".join(_differs(c, kind) for c, kind in values)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE conflicts AS SELECT s.src_row, {', '.join('s.' + k for k in key)} "
-                f"FROM staged s JOIN {table} t ON {on} WHERE {cond}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE conflicts AS SELECT s.src_row, {', '.join('s.' + k for k in key)} "
+        f"FROM staged s JOIN {table} t ON {on} WHERE {cond}"
+    )
     n = con.execute("SELECT count(*) FROM conflicts").fetchone()[0]
     if n == 0:
         return 0
@@ -72,8 +108,12 @@ def resolve(con: duckdb.DuckDBPyConnection, table: str, policy: str, display: st
         i = cols.index(field)
         keytext = ", ".join(f"{k}={v}" for k, v in zip(key, keyvals))
         raise InputFileError(
-            display, f"conflicts with the stored row ({keytext}): stored {stored[i]!r}, file {new[i]!r} "
-            f"({n} conflicting row(s); pass --on-conflict replace or keep)", row=int(src_row), field=field)
+            display,
+            f"conflicts with the stored row ({keytext}): stored {stored[i]!r}, file {new[i]!r} "
+            f"({n} conflicting row(s); pass --on-conflict replace or keep)",
+            row=int(src_row),
+            field=field,
+        )
     using = " AND ".join(f"x.{k} = c.{k}" for k in key)
     if policy == "replace":
         con.execute(f"DELETE FROM {table} x WHERE EXISTS (SELECT 1 FROM conflicts c WHERE {using})")

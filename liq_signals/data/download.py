@@ -371,7 +371,9 @@ def _read_body(resp, url: str, deadline: float, max_bytes: int, timeout: float, 
     collected and returned). Returns (bytes or None, byte count)."""
     length = resp.headers.get("Content-Length")
     if length is not None and length.isdigit() and int(length) > max_bytes:
-        raise _Permanent(f"{url}: {what} of {int(length)} bytes is larger than the limit of {max_bytes} bytes (--max-file-mb)")
+        raise _Permanent(
+            f"{url}: {what} of {int(length)} bytes is larger than the limit of {max_bytes} bytes (--max-file-mb)"
+        )
     parts, n = [], 0
     while True:
         chunk = resp.read1(CHUNK_BYTES)
@@ -425,6 +427,7 @@ def _stream_to(url: str, target: Path, expected_sha: str, timeout: float, max_by
     try:
         try:
             with _open(url, timeout) as resp, open(tmp, "wb") as out:
+
                 def sink(chunk: bytes) -> None:
                     h.update(chunk)
                     out.write(chunk)

@@ -138,23 +138,45 @@ def _first_lines(path: Path, display: str, limits: IngestLimits) -> tuple[str, s
 
 
 INSERTS = {
-    "klines": ("klines", "symbol, interval, price_type, open_time, close_time, open, high, low, close, volume, "
-                         "quote_volume, trades, taker_buy_volume, taker_buy_quote_volume",
-               "symbol, interval, price_type, open_time"),
-    "metrics": ("open_interest", "symbol, stamp_time, stamp_time AS time, sum_open_interest, sum_open_interest_value, "
-                                 "count_toptrader_long_short_ratio, sum_toptrader_long_short_ratio, "
-                                 "count_long_short_ratio, sum_taker_long_short_vol_ratio", "symbol, stamp_time"),
+    "klines": (
+        "klines",
+        "symbol, interval, price_type, open_time, close_time, open, high, low, close, volume, "
+        "quote_volume, trades, taker_buy_volume, taker_buy_quote_volume",
+        "symbol, interval, price_type, open_time",
+    ),
+    "metrics": (
+        "open_interest",
+        "symbol, stamp_time, stamp_time AS time, sum_open_interest, sum_open_interest_value, "
+        "count_toptrader_long_short_ratio, sum_toptrader_long_short_ratio, "
+        "count_long_short_ratio, sum_taker_long_short_vol_ratio",
+        "symbol, stamp_time",
+    ),
     "fundingRate": ("funding", "symbol, time, funding_rate, mark_price, interval_hours", "symbol, time"),
-    "aggTrades": ("agg_trades", "symbol, agg_trade_id, time, price, quantity, first_trade_id, last_trade_id, "
-                                "is_buyer_maker", "symbol, agg_trade_id"),
-    "liquidations": ("liquidations", "symbol, time, side, price, quantity, usd_value, source",
-                     "symbol, time, side, price, quantity"),
+    "aggTrades": (
+        "agg_trades",
+        "symbol, agg_trade_id, time, price, quantity, first_trade_id, last_trade_id, is_buyer_maker",
+        "symbol, agg_trade_id",
+    ),
+    "liquidations": (
+        "liquidations",
+        "symbol, time, side, price, quantity, usd_value, source",
+        "symbol, time, side, price, quantity",
+    ),
 }
 
 
-def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, display: str, tmpdir: Path, file_no: int,
-                kind: str | None, symbol: str | None, interval: str | None, limits: IngestLimits,
-                on_conflict: str) -> tuple[FileResult, str]:
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    display: str,
+    tmpdir: Path,
+    file_no: int,
+    kind: str | None,
+    symbol: str | None,
+    interval: str | None,
+    limits: IngestLimits,
+    on_conflict: str,
+) -> tuple[FileResult, str]:
     csv_path, name_path = _extract_csv(path, tmpdir, display, limits)
     lines = _first_lines(csv_path, display, limits)
     layout = detect_layout(name_path, display, lines[0], kind, symbol, interval)
@@ -188,25 +210,47 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, path: Path, display: str, tmpdir
         _store_coverage(con, path.name)
     sha = _sha256(path)
     replaced = n_conflicts if on_conflict == "replace" else 0
-    con.execute("INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
-                [display, sha, layout.kind, ",".join(symbols[:5]) + ("…" if len(symbols) > 5 else ""),
-                 st.rows_read, after - before - replaced, dropped, "; ".join(repairs) or None])
-    result = FileResult(display, layout.kind, symbols, st.rows_read, after - before - replaced, dropped, repairs,
-                        n_conflicts, on_conflict)
+    con.execute(
+        "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            display,
+            sha,
+            layout.kind,
+            ",".join(symbols[:5]) + ("…" if len(symbols) > 5 else ""),
+            st.rows_read,
+            after - before - replaced,
+            dropped,
+            "; ".join(repairs) or None,
+        ],
+    )
+    result = FileResult(
+        display,
+        layout.kind,
+        symbols,
+        st.rows_read,
+        after - before - replaced,
+        dropped,
+        repairs,
+        n_conflicts,
+        on_conflict,
+    )
     return result, sha
 
 
 def _store_coverage(con: duckdb.DuckDBPyConnection, source: str, gap_limit_s: float = COVERAGE_GAP_LIMIT_S) -> None:
     """Covered intervals of one recording: its all-symbol event stream, split at silences > gap_limit_s."""
     con.execute("DELETE FROM liquidation_coverage WHERE source = ?", [source])
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO liquidation_coverage
         SELECT source, min(time), max(time), {gap_limit_s}, count(*) FROM (
             SELECT source, time, sum(new_block) OVER (ORDER BY time) AS block FROM (
                 SELECT source, time, CASE WHEN time - lag(time) OVER (ORDER BY time)
                     > INTERVAL {int(gap_limit_s * 1000)} MILLISECOND THEN 1 ELSE 0 END AS new_block
                 FROM liquidations WHERE source = ?))
-        GROUP BY source, block""", [source])
+        GROUP BY source, block""",
+        [source],
+    )
 
 
 def _rollback_quietly(con) -> None:
@@ -217,9 +261,16 @@ def _rollback_quietly(con) -> None:
         pass
 
 
-def ingest_paths(paths: list[str | Path], db_path: str | Path, kind: str | None = None, symbol: str | None = None,
-                 interval: str | None = None, progress=None, limits: IngestLimits = DEFAULT_LIMITS,
-                 on_conflict: str = "error") -> IngestReport:
+def ingest_paths(
+    paths: list[str | Path],
+    db_path: str | Path,
+    kind: str | None = None,
+    symbol: str | None = None,
+    interval: str | None = None,
+    progress=None,
+    limits: IngestLimits = DEFAULT_LIMITS,
+    on_conflict: str = "error",
+) -> IngestReport:
     """Ingest files/directories into the DuckDB file at ``db_path`` in one transaction.
 
     ``progress`` is an optional callable(file_display_name) called after each file. ``limits``: resource limits
@@ -233,8 +284,13 @@ def ingest_paths(paths: list[str | Path], db_path: str | Path, kind: str | None 
     con = dbmod.connect(db_path)
     tmpdir = None
     try:
-        con.create_function("symbol_norm", lambda s: normalise_symbol(s) if s and s.strip() else None,
-                            ["VARCHAR"], "VARCHAR", null_handling="special")
+        con.create_function(
+            "symbol_norm",
+            lambda s: normalise_symbol(s) if s and s.strip() else None,
+            ["VARCHAR"],
+            "VARCHAR",
+            null_handling="special",
+        )
         report = IngestReport()
         tmpdir = Path(tempfile.mkdtemp(prefix="liq_ingest_"))
         con.execute("BEGIN TRANSACTION")

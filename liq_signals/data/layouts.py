@@ -32,10 +32,14 @@ COLUMNS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "close_time": ("time", ("close_time", "closetime", "close time")),
         "quote_volume": ("num", ("quote_volume", "quote_asset_volume", "quote_av")),
         "trades": ("int", ("count", "trades", "number_of_trades", "num_trades")),
-        "taker_buy_volume": ("num", ("taker_buy_volume", "taker_buy_base", "taker_buy_base_volume",
-                                     "taker_buy_base_asset_volume")),
-        "taker_buy_quote_volume": ("num", ("taker_buy_quote_volume", "taker_buy_quote",
-                                           "taker_buy_quote_asset_volume")),
+        "taker_buy_volume": (
+            "num",
+            ("taker_buy_volume", "taker_buy_base", "taker_buy_base_volume", "taker_buy_base_asset_volume"),
+        ),
+        "taker_buy_quote_volume": (
+            "num",
+            ("taker_buy_quote_volume", "taker_buy_quote", "taker_buy_quote_asset_volume"),
+        ),
         "ignore": ("str", ("ignore",)),
     },
     "metrics": {
@@ -92,15 +96,43 @@ REQUIRED = {
 
 # Header-less layouts, by kind and column count (Binance Vision files and the known recorders).
 HEADERLESS = {
-    "klines": {12: ("open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
-                    "trades", "taker_buy_volume", "taker_buy_quote_volume", "ignore")},
+    "klines": {
+        12: (
+            "open_time",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "close_time",
+            "quote_volume",
+            "trades",
+            "taker_buy_volume",
+            "taker_buy_quote_volume",
+            "ignore",
+        )
+    },
     "metrics": {8: tuple(COLUMNS["metrics"])},
     "fundingRate": {3: ("time", "interval_hours", "funding_rate")},
-    "aggTrades": {7: ("agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "time",
-                      "is_buyer_maker")},
-    "liquidations": {12: ("symbol", "side", "order_type", "time_in_force", "original_quantity",
-                          "order_price", "price", "order_status", "last_filled_quantity", "quantity",
-                          "time", "usd_value")},
+    "aggTrades": {
+        7: ("agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "time", "is_buyer_maker")
+    },
+    "liquidations": {
+        12: (
+            "symbol",
+            "side",
+            "order_type",
+            "time_in_force",
+            "original_quantity",
+            "order_price",
+            "price",
+            "order_status",
+            "last_filled_quantity",
+            "quantity",
+            "time",
+            "usd_value",
+        )
+    },
 }
 # The recorded aggTrade *stream* has Vision's column count but another order (2nd field = symbol).
 AGGTRADE_STREAM = ("event_time", "symbol", "agg_trade_id", "price", "quantity", "time", "is_buyer_maker")
@@ -199,8 +231,9 @@ def _header_map(kind: str, header: list[str], file: str) -> tuple[str, ...]:
         elif key in alias_to_canon:
             raise InputFileError(file, f"column maps to '{alias_to_canon[key]}' twice", field=col.strip())
         else:
-            raise InputFileError(file, f"unexpected column for {kind} (known: {', '.join(COLUMNS[table])})",
-                                 field=col.strip())
+            raise InputFileError(
+                file, f"unexpected column for {kind} (known: {', '.join(COLUMNS[table])})", field=col.strip()
+            )
     missing = [c for c in REQUIRED[table] if c not in names]
     if missing:
         raise InputFileError(file, f"missing required column(s) for {kind}", field=", ".join(missing))
@@ -222,8 +255,14 @@ def _kind_from_header(header: list[str]) -> str | None:
     return None
 
 
-def detect_layout(path: Path, display: str, first_line: str, kind: str | None = None,
-                  symbol: str | None = None, interval: str | None = None) -> FileLayout:
+def detect_layout(
+    path: Path,
+    display: str,
+    first_line: str,
+    kind: str | None = None,
+    symbol: str | None = None,
+    interval: str | None = None,
+) -> FileLayout:
     """Work out a file's layout from its name (``display``), first line and user overrides."""
     if kind is not None and kind not in KINDS:
         raise InputFileError(display, f"unknown kind '{kind}' (known: {', '.join(KINDS)})")
@@ -244,7 +283,9 @@ def detect_layout(path: Path, display: str, first_line: str, kind: str | None = 
             if len(fields) == 12 and not _is_number(fields[0]):
                 kind = "liquidations"
             else:
-                raise InputFileError(display, "cannot tell the kind of this header-less file from its name; pass --kind")
+                raise InputFileError(
+                    display, "cannot tell the kind of this header-less file from its name; pass --kind"
+                )
         table = "klines" if kind in KLINE_KINDS else kind
         layouts = HEADERLESS[table]
         if kind == "aggTrades" and len(fields) == 7 and not _is_number(fields[1]):
@@ -253,8 +294,11 @@ def detect_layout(path: Path, display: str, first_line: str, kind: str | None = 
             columns = layouts[len(fields)]
         else:
             raise InputFileError(
-                display, f"header-less {kind} file has {len(fields)} columns; a Binance layout has "
-                f"{' or '.join(str(n) for n in layouts)}", row=1)
+                display,
+                f"header-less {kind} file has {len(fields)} columns; a Binance layout has "
+                f"{' or '.join(str(n) for n in layouts)}",
+                row=1,
+            )
     if kind in KLINE_KINDS:
         interval = interval or name_interval
         if interval is None:
@@ -270,7 +314,12 @@ def detect_layout(path: Path, display: str, first_line: str, kind: str | None = 
     if sym is not None and "symbol" in columns and symbol is None:
         sym = None  # a per-row symbol column is used, but must agree with the symbol the file name names
         checked = normalise_symbol(name_symbol)
-    return FileLayout(kind=kind, columns=columns, has_header=has_header,
-                      symbol=normalise_symbol(sym) if sym else None,
-                      interval=interval if kind in KLINE_KINDS else None, delimiter_space=delimiter_space,
-                      name_symbol=checked)
+    return FileLayout(
+        kind=kind,
+        columns=columns,
+        has_header=has_header,
+        symbol=normalise_symbol(sym) if sym else None,
+        interval=interval if kind in KLINE_KINDS else None,
+        delimiter_space=delimiter_space,
+        name_symbol=checked,
+    )

@@ -42,7 +42,9 @@ class IngestLimits:
     def __post_init__(self) -> None:
         for name in ("max_unzipped_mb", "max_ratio", "max_line_kb", "max_columns", "max_value", "future_slack_ns"):
             if not getattr(self, name) > 0:
-                raise ConfigError(f"{name.replace('_ns', '').replace('_', '-')}: must be positive (got {getattr(self, name)})")
+                raise ConfigError(
+                    f"{name.replace('_ns', '').replace('_', '-')}: must be positive (got {getattr(self, name)})"
+                )
 
     @property
     def max_line_bytes(self) -> int:
@@ -78,8 +80,10 @@ def extract_member(zf: zipfile.ZipFile, member: str, target: Path, limits: Inges
         if limit == cap:
             why = f"more than {limits.max_unzipped_mb:g} MiB (limit --max-unzipped-mb)"
         else:
-            why = (f"more than {limits.max_ratio:g} x its compressed size of {info.compress_size} bytes "
-                   f"(limit --max-ratio)")
+            why = (
+                f"more than {limits.max_ratio:g} x its compressed size of {info.compress_size} bytes "
+                f"(limit --max-ratio)"
+            )
         return InputFileError(display, f"zip member {member} unpacks to {size_text}, {why}")
 
     if info.file_size > limit:

@@ -31,13 +31,18 @@ def start_run(con: duckdb.DuckDBPyConnection) -> None:
 def record_file(con: duckdb.DuckDBPyConnection, file_no: int) -> None:
     """Remember the staged metrics rows of file ``file_no``; call BEFORE they are inserted (``is_new`` = the
     key is not stored yet)."""
-    con.execute("""INSERT INTO run_metrics SELECT ?, s.symbol, s.stamp_time, s.sum_open_interest,
+    con.execute(
+        """INSERT INTO run_metrics SELECT ?, s.symbol, s.stamp_time, s.sum_open_interest,
                        s.sum_open_interest_value,
                        NOT EXISTS (SELECT 1 FROM open_interest o WHERE o.symbol = s.symbol AND o.stamp_time = s.stamp_time)
-                   FROM staged s""", [file_no])
+                   FROM staged s""",
+        [file_no],
+    )
 
 
-def measure_and_apply(con: duckdb.DuckDBPyConnection, files: dict[int, tuple[str, str]]) -> dict[tuple[int, str], tuple[int, str]]:
+def measure_and_apply(
+    con: duckdb.DuckDBPyConnection, files: dict[int, tuple[str, str]]
+) -> dict[tuple[int, str], tuple[int, str]]:
     """Measure each recorded file's lag per symbol and set the observed time of the rows it added.
 
     ``files``: file_no -> (display name, sha256). Returns (file_no, symbol) -> (lag ms, method)."""
@@ -45,29 +50,37 @@ def measure_and_apply(con: duckdb.DuckDBPyConnection, files: dict[int, tuple[str
     pairs = con.execute("SELECT DISTINCT file_no, symbol FROM run_metrics ORDER BY 1, 2").fetchall()
     for file_no, symbol in pairs:
         display, sha = files[file_no]
-        stored = con.execute("SELECT lag_ms, method FROM metrics_file_lag WHERE sha256 = ? AND symbol = ?",
-                             [sha, symbol]).fetchone()
+        stored = con.execute(
+            "SELECT lag_ms, method FROM metrics_file_lag WHERE sha256 = ? AND symbol = ?", [sha, symbol]
+        ).fetchone()
         if stored is not None:  # this very file was measured before: never re-measured
             lag, method = int(stored[0]), stored[1]
         else:
             best = None
             for cand in METRICS_LAG_CANDIDATES_MS:
-                dev, n = con.execute("""
+                dev, n = con.execute(
+                    """
                     SELECT median(abs(r.oi_value / r.oi / k.close - 1)) * 1e4, count(*)
                     FROM run_metrics r JOIN klines k ON k.symbol = r.symbol AND k.price_type = 'last'
                      AND k.close_time + INTERVAL 1 MILLISECOND = r.stamp_time + to_milliseconds(?)
                     WHERE r.file_no = ? AND r.symbol = ? AND r.oi > 0 AND r.oi_value > 0""",
-                                     [cand, file_no, symbol]).fetchone()
+                    [cand, file_no, symbol],
+                ).fetchone()
                 if n >= MIN_MATCHED and (best is None or dev < best[1]):
                     best = (cand, dev, n)
             if best is None:
                 lag, method, dev, n = METRICS_LAG_ASSUMED_MS, "assumed (no overlapping klines)", None, 0
             else:
                 (lag, dev, n), method = best, "measured"
-            con.execute("INSERT INTO metrics_file_lag VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        [display, sha, symbol, lag, method, dev, n])
-        con.execute("""UPDATE open_interest o SET time = o.stamp_time + to_milliseconds(?)
+            con.execute(
+                "INSERT INTO metrics_file_lag VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [display, sha, symbol, lag, method, dev, n],
+            )
+        con.execute(
+            """UPDATE open_interest o SET time = o.stamp_time + to_milliseconds(?)
                        FROM run_metrics r WHERE r.file_no = ? AND r.symbol = ? AND r.is_new
-                         AND o.symbol = r.symbol AND o.stamp_time = r.stamp_time""", [lag, file_no, symbol])
+                         AND o.symbol = r.symbol AND o.stamp_time = r.stamp_time""",
+            [lag, file_no, symbol],
+        )
         out[(file_no, symbol)] = (lag, method)
     return out

@@ -63,9 +63,13 @@ def _bounds(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
 def kline_intervals(con_or_path, symbol: str, price_type: str = "last") -> list[str]:
     """Distinct kline intervals stored for ``symbol`` and ``price_type`` (sorted text)."""
     with _connection(con_or_path) as con:
-        return [r[0] for r in con.execute(
-            "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = ? ORDER BY 1",
-            [symbol, price_type]).fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = ? ORDER BY 1",
+                [symbol, price_type],
+            ).fetchall()
+        ]
 
 
 def kline_symbols(con_or_path) -> list[str]:
@@ -78,16 +82,21 @@ def bar_close_times(con_or_path, symbol: str) -> list[tuple[str, int]]:
     """(interval, close time in epoch ns) of every last-price bar of ``symbol``, by interval then time (a bar
     closes at Binance ``close_time`` + 1 ms)."""
     with _connection(con_or_path) as con:
-        rows = con.execute("SELECT interval, epoch_ms(close_time) + 1 FROM klines WHERE symbol = ? "
-                           "AND price_type = 'last' ORDER BY 1, 2", [symbol]).fetchall()
+        rows = con.execute(
+            "SELECT interval, epoch_ms(close_time) + 1 FROM klines WHERE symbol = ? "
+            "AND price_type = 'last' ORDER BY 1, 2",
+            [symbol],
+        ).fetchall()
     return [(iv, int(ms) * 1_000_000) for iv, ms in rows]
 
 
 def last_price_symbols(con_or_path) -> list[str]:
     """Symbols that have last-price klines, sorted."""
     with _connection(con_or_path) as con:
-        return [r[0] for r in con.execute(
-            "SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()]
+        return [
+            r[0]
+            for r in con.execute("SELECT DISTINCT symbol FROM klines WHERE price_type = 'last' ORDER BY 1").fetchall()
+        ]
 
 
 _KIND_SPANS = {  # kind -> (table, time expression, extra condition): identifiers from the code only
@@ -106,8 +115,10 @@ def kind_spans(con_or_path, symbol: str) -> dict[str, tuple[int, int, int]]:
     out = {}
     with _connection(con_or_path) as con:
         for kind, (table, expr, extra) in _KIND_SPANS.items():
-            a, b, n = con.execute(f"SELECT min(epoch_ns({expr})), max(epoch_ns({expr})), count(*) FROM {table} "
-                                  f"WHERE symbol = ? {extra}", [symbol]).fetchone()
+            a, b, n = con.execute(
+                f"SELECT min(epoch_ns({expr})), max(epoch_ns({expr})), count(*) FROM {table} WHERE symbol = ? {extra}",
+                [symbol],
+            ).fetchone()
             if n:
                 out[kind] = (int(a), int(b), int(n))
     return out
@@ -119,8 +130,9 @@ def has_liquidations(con_or_path) -> bool:
         return con.execute("SELECT count(*) FROM liquidations").fetchone()[0] > 0
 
 
-def liquidations_window(con_or_path, symbol: str, start_ns: int, end_ns: int,
-                        limit: int) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
+def liquidations_window(
+    con_or_path, symbol: str, start_ns: int, end_ns: int, limit: int
+) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
     """Recorded liquidations of ``symbol`` in [start, end] (ts_ns, liquidated side long/short, price USDT,
     quantity base, usd_value USDT; at most ``limit`` rows, earliest first) and the recording intervals that
     overlap the window [(start ns, end ns, source)]."""
@@ -129,10 +141,14 @@ def liquidations_window(con_or_path, symbol: str, start_ns: int, end_ns: int,
         df = con.execute(
             "SELECT epoch_ns(time) AS ts_ns, CASE side WHEN 'SELL' THEN 'long' ELSE 'short' END AS liquidated, "
             "price, quantity, usd_value FROM liquidations WHERE symbol = ? AND time BETWEEN ? AND ? "
-            "ORDER BY time, price LIMIT ?", [symbol, lo, hi, limit]).df()
+            "ORDER BY time, price LIMIT ?",
+            [symbol, lo, hi, limit],
+        ).df()
         cov = con.execute(
             "SELECT epoch_ns(start_time), epoch_ns(end_time), source FROM liquidation_coverage "
-            "WHERE end_time >= ? AND start_time <= ? ORDER BY 1", [lo, hi]).fetchall()
+            "WHERE end_time >= ? AND start_time <= ? ORDER BY 1",
+            [lo, hi],
+        ).fetchall()
     return df, [(int(a), int(b), src) for a, b, src in cov]
 
 
@@ -140,8 +156,11 @@ def liquidation_rows(con_or_path, symbol: str) -> pd.DataFrame:
     """Every stored liquidation of ``symbol`` as recorded: time_ms (epoch ms), side (order side: SELL = a long
     was liquidated), price (USDT), quantity (base), notional_usd (USDT), by time."""
     with _connection(con_or_path) as con:
-        return con.execute("SELECT epoch_ms(time) AS time_ms, side, price, quantity, usd_value AS notional_usd "
-                           "FROM liquidations WHERE symbol = ? ORDER BY time", [symbol]).df()
+        return con.execute(
+            "SELECT epoch_ms(time) AS time_ms, side, price, quantity, usd_value AS notional_usd "
+            "FROM liquidations WHERE symbol = ? ORDER BY time",
+            [symbol],
+        ).df()
 
 
 def market_inputs(con_or_path, symbol: str, start=None, end=None, interval: str | None = None) -> MarketInputs:
@@ -159,41 +178,57 @@ def market_inputs(con_or_path, symbol: str, start=None, end=None, interval: str 
         if not intervals:
             known = kline_symbols(con)
             raise LiqSignalsError(
-                f"no klines for symbol {symbol} in {where_db} (symbols with klines: {', '.join(known) or 'none'})")
+                f"no klines for symbol {symbol} in {where_db} (symbols with klines: {', '.join(known) or 'none'})"
+            )
         if interval is not None and interval not in intervals:
             raise LiqSignalsError(f"no {interval} klines for {symbol} in {where_db} (have: {', '.join(intervals)})")
         lo, hi = _bounds(start, end)
         if interval is None:
-            in_range = [r[0] for r in con.execute(
-                "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = 'last' "
-                "AND close_time BETWEEN ? AND ?", [symbol, lo, hi]).fetchall()]
+            in_range = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT interval FROM klines WHERE symbol = ? AND price_type = 'last' "
+                    "AND close_time BETWEEN ? AND ?",
+                    [symbol, lo, hi],
+                ).fetchall()
+            ]
             interval = min(in_range or intervals, key=interval_ms)
 
         def q(sql: str, params: list) -> pd.DataFrame:
             return con.execute(sql, params).df()
 
         close_ns = "epoch_ns(close_time + INTERVAL 1 MILLISECOND)"
-        bars = q(f"""SELECT {close_ns} AS ts_ns, open, high, low, close, volume, taker_buy_volume
+        bars = q(
+            f"""SELECT {close_ns} AS ts_ns, open, high, low, close, volume, taker_buy_volume
                      FROM klines WHERE symbol = ? AND interval = ? AND price_type = 'last'
                        AND close_time + INTERVAL 1 MILLISECOND BETWEEN ? AND ? ORDER BY ts_ns""",
-                 [symbol, interval, lo, hi])
+            [symbol, interval, lo, hi],
+        )
         if bars.empty:
             raise LiqSignalsError(f"no {interval} bars for {symbol} between {lo} and {hi}")
-        mark = q(f"""SELECT {close_ns} AS ts_ns, high, low, close FROM klines
+        mark = q(
+            f"""SELECT {close_ns} AS ts_ns, high, low, close FROM klines
                      WHERE symbol = ? AND interval = ? AND price_type = 'mark'
                        AND close_time + INTERVAL 1 MILLISECOND BETWEEN ? AND ? ORDER BY ts_ns""",
-                 [symbol, interval, lo, hi])
-        oi = q("""SELECT epoch_ns(time) AS ts_ns, sum_open_interest AS open_interest,
+            [symbol, interval, lo, hi],
+        )
+        oi = q(
+            """SELECT epoch_ns(time) AS ts_ns, sum_open_interest AS open_interest,
                          sum_open_interest_value AS open_interest_value,
                          sum_taker_long_short_vol_ratio AS taker_ratio
                   FROM open_interest WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY ts_ns""",
-               [symbol, lo, hi])
-        funding = q("""SELECT epoch_ns(time) AS ts_ns, funding_rate AS rate, mark_price
+            [symbol, lo, hi],
+        )
+        funding = q(
+            """SELECT epoch_ns(time) AS ts_ns, funding_rate AS rate, mark_price
                        FROM funding WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY ts_ns""",
-                    [symbol, lo, hi])
-        trades = q("""SELECT epoch_ns(time) AS ts_ns, price, quantity, is_buyer_maker
+            [symbol, lo, hi],
+        )
+        trades = q(
+            """SELECT epoch_ns(time) AS ts_ns, price, quantity, is_buyer_maker
                       FROM agg_trades WHERE symbol = ? AND time BETWEEN ? AND ? ORDER BY ts_ns, agg_trade_id""",
-                   [symbol, lo, hi])
+            [symbol, lo, hi],
+        )
     for df in (bars, mark, oi, funding, trades):
         df["ts_ns"] = df["ts_ns"].astype("int64")
         for c in df.columns:
@@ -204,7 +239,9 @@ def market_inputs(con_or_path, symbol: str, start=None, end=None, interval: str 
     return MarketInputs(symbol, interval, bars, mark, oi, funding, trades)
 
 
-def load_market_inputs(db_path: str | Path, symbol: str, start=None, end=None, interval: str | None = None) -> MarketInputs:
+def load_market_inputs(
+    db_path: str | Path, symbol: str, start=None, end=None, interval: str | None = None
+) -> MarketInputs:
     """Former ``data.query.load_market_inputs``: :func:`market_inputs` on a database path."""
     return market_inputs(db_path, symbol, start, end, interval)
 
@@ -227,31 +264,38 @@ def covered_range(con_or_path, symbol: str, interval: str | None = None) -> tupl
 def _gap_count(con, label: str, where_extra: str, params: list, cadence_ms: int) -> tuple[int, int]:
     """(number of cadence breaks, total missing steps) of a regular series; ``label`` picks the table."""
     table, tcol, _ = _TABLES[label]
-    row = con.execute(f"""
+    row = con.execute(
+        f"""
         SELECT count(*), coalesce(sum(d // ? - 1), 0) FROM (
           SELECT epoch_ms({tcol}) - lag(epoch_ms({tcol})) OVER (ORDER BY {tcol}) AS d
           FROM {table} WHERE symbol = ? {where_extra}) WHERE d > ?""",
-                      [cadence_ms, *params, cadence_ms]).fetchone()
+        [cadence_ms, *params, cadence_ms],
+    ).fetchone()
     return int(row[0]), int(row[1])
 
 
 def _kline_gaps(con, symbol: str, interval: str, price_type: str) -> tuple[int, int]:
     step = interval_ms(interval)
-    row = con.execute("""
+    row = con.execute(
+        """
         SELECT count(*), coalesce(sum(d // ? - 1), 0) FROM (
           SELECT epoch_ms(open_time) - lag(epoch_ms(open_time)) OVER (ORDER BY open_time) AS d
           FROM klines WHERE symbol = ? AND interval = ? AND price_type = ?) WHERE d > ?""",
-                      [step, symbol, interval, price_type, step]).fetchone()
+        [step, symbol, interval, price_type, step],
+    ).fetchone()
     return int(row[0]), int(row[1])
 
 
 def funding_gaps(con, symbol: str) -> tuple[int, int]:
     """Funding cadence breaks, using each row's own interval where known (else 8 h)."""
-    row = con.execute("""
+    row = con.execute(
+        """
         SELECT count(*) FROM (
           SELECT epoch_ms(time) - lag(epoch_ms(time)) OVER (ORDER BY time) AS d,
                  coalesce(lag(interval_hours) OVER (ORDER BY time), 8) * 3600000 AS step
-          FROM funding WHERE symbol = ?) WHERE d > step * 1.5""", [symbol]).fetchone()
+          FROM funding WHERE symbol = ?) WHERE d > step * 1.5""",
+        [symbol],
+    ).fetchone()
     return int(row[0]), 0
 
 
@@ -260,9 +304,12 @@ def metrics_lags(con_or_path) -> dict[str, list[tuple[int, str, int]]]:
     with _connection(con_or_path) as con:
         out: dict[str, list[tuple[int, str, int]]] = {}
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        sql = ("SELECT symbol, lag_ms, method, count(*) FROM metrics_file_lag GROUP BY ALL ORDER BY 1, 2, 3"
-               if "metrics_file_lag" in tables else  # a schema-1 file: one lag per symbol
-               "SELECT symbol, lag_ms, method, 1 FROM metrics_lag ORDER BY 1")
+        sql = (
+            "SELECT symbol, lag_ms, method, count(*) FROM metrics_file_lag GROUP BY ALL ORDER BY 1, 2, 3"
+            if "metrics_file_lag" in tables
+            # a schema-1 file: one lag per symbol
+            else "SELECT symbol, lag_ms, method, 1 FROM metrics_lag ORDER BY 1"
+        )
         for sym, lag, method, n in con.execute(sql).fetchall():
             out.setdefault(sym, []).append((int(lag), method, int(n)))
         return out
@@ -282,26 +329,30 @@ def symbol_summary(con_or_path) -> pd.DataFrame:
     rows = []
     with _connection(con_or_path) as con:
         for sym, interval, ptype, n, first, last in con.execute(
-                "SELECT symbol, interval, price_type, count(*), min(open_time), max(open_time) FROM klines "
-                "GROUP BY ALL ORDER BY 1, 2, 3").fetchall():
+            "SELECT symbol, interval, price_type, count(*), min(open_time), max(open_time) FROM klines "
+            "GROUP BY ALL ORDER BY 1, 2, 3"
+        ).fetchall():
             gaps, missing = _kline_gaps(con, sym, interval, ptype)
             rows.append((sym, f"{_PRICE_TYPE_KIND.get(ptype, ptype)} {interval}", n, first, last, gaps, missing, ""))
         lags = metrics_lags(con)
         for label, (table, tcol, cadence) in _TABLES.items():
             for sym, n, first, last in con.execute(
-                    f"SELECT symbol, count(*), min({tcol}), max({tcol}) FROM {table} GROUP BY 1 ORDER BY 1").fetchall():
+                f"SELECT symbol, count(*), min({tcol}), max({tcol}) FROM {table} GROUP BY 1 ORDER BY 1"
+            ).fetchall():
                 note = ""
                 gaps = missing = 0
                 if label == "open_interest":
                     gaps, missing = _gap_count(con, label, "AND sum_open_interest IS NOT NULL", [sym], cadence)
-                    nulls = con.execute("SELECT count(*) FROM open_interest WHERE symbol = ? AND sum_open_interest IS NULL",
-                                        [sym]).fetchone()[0]
+                    nulls = con.execute(
+                        "SELECT count(*) FROM open_interest WHERE symbol = ? AND sum_open_interest IS NULL", [sym]
+                    ).fetchone()[0]
                     note = _lag_note(lags.get(sym, [])) + (f"; {nulls} missing OI" if nulls else "")
                 elif label == "funding":
                     gaps, missing = funding_gaps(con, sym)
                 rows.append((sym, label, n, first, last, gaps, missing, note))
         for src, start, end, n in con.execute(
-                "SELECT source, start_time, end_time, n_events FROM liquidation_coverage ORDER BY 2").fetchall():
+            "SELECT source, start_time, end_time, n_events FROM liquidation_coverage ORDER BY 2"
+        ).fetchall():
             rows.append(("*", "coverage", n, start, end, 0, 0, src))
     return pd.DataFrame(rows, columns=["symbol", "kind", "rows", "first", "last", "gaps", "missing_steps", "note"])
 
@@ -324,14 +375,18 @@ def recorded_liquidations(con_or_path, symbol: str, start, end) -> pd.DataFrame:
             FROM liquidations
             WHERE symbol = ? AND time > ? AND time <= ? AND side IN ('SELL', 'BUY')
             ORDER BY time
-            """, [symbol, lo.to_pydatetime(), hi.to_pydatetime()]).df()
+            """,
+            [symbol, lo.to_pydatetime(), hi.to_pydatetime()],
+        ).df()
     return df[RECORDED_EVENT_COLUMNS] if len(df) else pd.DataFrame(columns=RECORDED_EVENT_COLUMNS)
 
 
 def coverage_intervals(con_or_path) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
     """All recordings' covered intervals as (start, end, source), sorted by start (naive UTC)."""
     with _connection(con_or_path) as con:
-        rows = con.execute("SELECT start_time, end_time, source FROM liquidation_coverage ORDER BY start_time").fetchall()
+        rows = con.execute(
+            "SELECT start_time, end_time, source FROM liquidation_coverage ORDER BY start_time"
+        ).fetchall()
     return [(pd.Timestamp(a), pd.Timestamp(b), s) for a, b, s in rows]
 
 
@@ -347,7 +402,9 @@ def open_interest_series(con_or_path, symbol: str, start, end) -> pd.DataFrame:
             WHERE symbol = ? AND time >= ? AND time <= ?
               AND sum_open_interest > 0 AND sum_open_interest_value > 0
             ORDER BY time
-            """, [symbol, lo.to_pydatetime(), hi.to_pydatetime()]).df()
+            """,
+            [symbol, lo.to_pydatetime(), hi.to_pydatetime()],
+        ).df()
 
 
 # ------------------------------------------------------------------------------------------ Nautilus catalog
@@ -371,8 +428,10 @@ def bars_for_catalog(con_or_path, symbol: str, interval: str, start_ns: int | No
     step = interval_ms(interval) * 1_000_000
     close_ns = "(epoch_ns(open_time) + ?)"
     params: list = [step, symbol, interval]
-    sql = (f"SELECT {close_ns} AS ts, open, high, low, close, coalesce(volume, 0.0) AS volume FROM klines "
-           "WHERE symbol = ? AND interval = ? AND price_type = 'last'")
+    sql = (
+        f"SELECT {close_ns} AS ts, open, high, low, close, coalesce(volume, 0.0) AS volume FROM klines "
+        "WHERE symbol = ? AND interval = ? AND price_type = 'last'"
+    )
     if start_ns is not None:
         sql += f" AND {close_ns} >= ?"
         params += [step, int(start_ns)]
@@ -387,9 +446,11 @@ def open_interest_for_catalog(con_or_path, symbol: str, start_ns: int | None, en
     """Observed OI (``ts`` epoch ns of the observed time) in [start_ns, end_ns), missing OI left out; columns ts,
     oi (base), oi_value (USDT), taker_ratio."""
     params: list = [symbol]
-    sql = ("SELECT epoch_ns(time) AS ts, sum_open_interest AS oi, sum_open_interest_value AS oi_value, "
-           "sum_taker_long_short_vol_ratio AS taker_ratio "
-           "FROM open_interest WHERE symbol = ? AND sum_open_interest IS NOT NULL")
+    sql = (
+        "SELECT epoch_ns(time) AS ts, sum_open_interest AS oi, sum_open_interest_value AS oi_value, "
+        "sum_taker_long_short_vol_ratio AS taker_ratio "
+        "FROM open_interest WHERE symbol = ? AND sum_open_interest IS NOT NULL"
+    )
     sql += _ns_range("epoch_ns(time)", start_ns, end_ns, params)
     with _connection(con_or_path) as con:
         return con.execute(sql + " ORDER BY time", params).df()

@@ -51,14 +51,18 @@ class Heatmap:
         frames = []
         for side, arr in (("long", self.long_tiers), ("short", self.short_tiers)):
             t, k, b = np.nonzero(arr)
-            frames.append(pd.DataFrame({
-                "time": pd.to_datetime(self.times_ns[t], unit="ns", utc=True),
-                "side": side,
-                "tier": np.asarray(self.tiers, float)[k],
-                "price_low": self.edges[b],
-                "price_high": self.edges[b + 1],
-                "notional_usd": arr[t, k, b].astype(float),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": pd.to_datetime(self.times_ns[t], unit="ns", utc=True),
+                        "side": side,
+                        "tier": np.asarray(self.tiers, float)[k],
+                        "price_low": self.edges[b],
+                        "price_high": self.edges[b + 1],
+                        "notional_usd": arr[t, k, b].astype(float),
+                    }
+                )
+            )
         df = pd.concat(frames, ignore_index=True)
         return df.sort_values(["time", "side", "tier", "price_low"], ignore_index=True)
 
@@ -99,8 +103,10 @@ def _run(inputs, config: EngineConfig, times: np.ndarray, models: list[str], edg
     engine = LiquidationEngine(config)
     feeder = InputFeeder(inputs, engine)
     n_t, n_b = len(config.tiers), len(edges) - 1
-    out = {m: (np.zeros((len(times), n_t, n_b), np.float32), np.zeros((len(times), n_t, n_b), np.float32),
-               [], [], {}) for m in models}
+    out = {
+        m: (np.zeros((len(times), n_t, n_b), np.float32), np.zeros((len(times), n_t, n_b), np.float32), [], [], {})
+        for m in models
+    }
     prices = np.full(len(times), np.nan)
     for i, t in enumerate(times):
         feeder.run_until(int(t))
@@ -127,8 +133,9 @@ def run_heatmap(inputs, config: EngineConfig, start=None, end=None, every="15m",
     edges = run_edges(inputs, config, times)
     out, prices = _run(inputs, config, times, [config.model], edges, progress)
     lt, st, notes, outside, br = out[config.model]
-    return Heatmap(inputs.symbol, config.model, config.tiers, times, prices, edges, lt, st, tuple(notes), br,
-                   tuple(outside))
+    return Heatmap(
+        inputs.symbol, config.model, config.tiers, times, prices, edges, lt, st, tuple(notes), br, tuple(outside)
+    )
 
 
 def levels_at(inputs, config: EngineConfig, t) -> LevelSnapshot:  # noqa: F821
@@ -157,7 +164,9 @@ def _cosine(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _top_buckets(long: np.ndarray, short: np.ndarray, k: int) -> set:
-    cells = [("long", i, v) for i, v in enumerate(long) if v > 0] + [("short", i, v) for i, v in enumerate(short) if v > 0]
+    cells = [("long", i, v) for i, v in enumerate(long) if v > 0] + [
+        ("short", i, v) for i, v in enumerate(short) if v > 0
+    ]
     cells.sort(key=lambda c: -c[2])
     return {(s, i) for s, i, _ in cells[:k]}
 
@@ -179,11 +188,25 @@ def compare_models(inputs, config: EngineConfig, start=None, end=None, every="1h
     edges = run_edges(inputs, cfg, times)
     models = ["a", "b", "c", "ensemble"]
     out, prices = _run(inputs, cfg, times, models, edges)
-    heatmaps = {m: Heatmap(inputs.symbol, m, cfg.tiers, times, prices, edges, out[m][0], out[m][1],
-                           tuple(out[m][2]), out[m][4], tuple(out[m][3])) for m in models}
+    heatmaps = {
+        m: Heatmap(
+            inputs.symbol,
+            m,
+            cfg.tiers,
+            times,
+            prices,
+            edges,
+            out[m][0],
+            out[m][1],
+            tuple(out[m][2]),
+            out[m][4],
+            tuple(out[m][3]),
+        )
+        for m in models
+    }
     rows = []
     for i, a in enumerate(models):
-        for b in models[i + 1:]:
+        for b in models[i + 1 :]:
             sp, co, ov = [], [], []
             ha, hb = heatmaps[a], heatmaps[b]
             va = np.concatenate([ha.long, ha.short], axis=1)
@@ -198,8 +221,14 @@ def compare_models(inputs, config: EngineConfig, start=None, end=None, every="1h
                 ta = _top_buckets(ha.long[t], ha.short[t], top_k)
                 tb = _top_buckets(hb.long[t], hb.short[t], top_k)
                 ov.append(len(ta & tb) / len(ta | tb) if ta | tb else np.nan)
-            rows.append({"a": a, "b": b, "n_times": len(co),
-                         "spearman": float(np.nanmean(sp)) if sp and not np.all(np.isnan(sp)) else float("nan"),
-                         "cosine": float(np.nanmean(co)) if co and not np.all(np.isnan(co)) else float("nan"),
-                         "top_k_overlap": float(np.nanmean(ov)) if ov and not np.all(np.isnan(ov)) else float("nan")})
+            rows.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "n_times": len(co),
+                    "spearman": float(np.nanmean(sp)) if sp and not np.all(np.isnan(sp)) else float("nan"),
+                    "cosine": float(np.nanmean(co)) if co and not np.all(np.isnan(co)) else float("nan"),
+                    "top_k_overlap": float(np.nanmean(ov)) if ov and not np.all(np.isnan(ov)) else float("nan"),
+                }
+            )
     return ModelComparison(heatmaps, pd.DataFrame(rows))

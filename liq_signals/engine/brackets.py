@@ -135,7 +135,9 @@ def build_table(
         if not isinstance(tier, dict):
             raise BracketTableError(file, f"{symbol} bracket {n}: not an object")
         if "bracket" in tier and int(tier["bracket"]) != n:
-            raise BracketTableError(file, f"{symbol} bracket {n}: numbered {tier['bracket']}, expected {n}", field="bracket")
+            raise BracketTableError(
+                file, f"{symbol} bracket {n}: numbered {tier['bracket']}, expected {n}", field="bracket"
+            )
         f = _number(tier, "notionalFloor", file, symbol, n)
         c = _number(tier, "notionalCap", file, symbol, n)
         m = _number(tier, "maintMarginRatio", file, symbol, n)
@@ -155,7 +157,8 @@ def build_table(
         else:
             if f != cap[-1]:
                 raise BracketTableError(
-                    file, f"{symbol} bracket {n}: floor {f:g} != previous cap {cap[-1]:g} (tiers not contiguous)",
+                    file,
+                    f"{symbol} bracket {n}: floor {f:g} != previous cap {cap[-1]:g} (tiers not contiguous)",
                     field="notionalFloor",
                 )
             if m < mmr[-1]:
@@ -296,7 +299,9 @@ def _select(symbol: str, day: dt.date, path_str: str | None, mtime_ns: int | Non
             else:
                 names = ", ".join(sorted(str(s) for s in tf.tables))
                 raise BracketTableError(path_str, f"no table for {symbol} (has: {names})", field="symbol")
-        return _with(table, symbol=symbol, note="" if tf.effective_from else "user bracket file has no effective_from date")
+        return _with(
+            table, symbol=symbol, note="" if tf.effective_from else "user bracket file has no effective_from date"
+        )
 
     candidates = [s for s in shipped_snapshots() if symbol in s.tables]
     if not candidates:

@@ -101,8 +101,11 @@ class EngineConfig:
                 raise ConfigError(f"tiers must be leverages > 1, got {t}")
         if len(set(self.tiers)) != len(self.tiers):
             raise ConfigError(f"tiers must be distinct, got {self.tiers}")
-        for name, n in (("tier_weights", len(self.tiers)), ("tier_half_life_hours", len(self.tiers)),
-                        ("ensemble_weights", 3)):
+        for name, n in (
+            ("tier_weights", len(self.tiers)),
+            ("tier_half_life_hours", len(self.tiers)),
+            ("ensemble_weights", 3),
+        ):
             v = getattr(self, name)
             if len(v) != n:
                 raise ConfigError(f"{name} must have {n} values, got {len(v)}")
@@ -127,8 +130,9 @@ class EngineConfig:
         if not (isinstance(self.prune_below_usd, (int, float)) and self.prune_below_usd >= 0):
             raise ConfigError(f"prune_below_usd must be >= 0, got {self.prune_below_usd!r}")
         if self.side_attribution not in SIDE_ATTRIBUTIONS:
-            raise ConfigError(f"side_attribution must be one of {', '.join(SIDE_ATTRIBUTIONS)}, "
-                              f"got {self.side_attribution!r}")
+            raise ConfigError(
+                f"side_attribution must be one of {', '.join(SIDE_ATTRIBUTIONS)}, got {self.side_attribution!r}"
+            )
         self.grid()  # validates bucket_mode / bucket_width / bucket_bps / tick_size
 
     def grid(self) -> PriceGrid:
@@ -200,8 +204,16 @@ class LiquidationEngine:
         return frozenset().union(*(m.inputs for m in self.models.values())) | {MARK_PRICE.name}
 
     # bar ----------------------------------------------------------------------------------------
-    def on_bar(self, ts_ns: int, open: float, high: float, low: float, close: float,
-               volume: float | None = None, taker_buy_volume: float | None = None) -> None:
+    def on_bar(
+        self,
+        ts_ns: int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float | None = None,
+        taker_buy_volume: float | None = None,
+    ) -> None:
         """Advance to the bar closing at ``ts_ns``: apply queued observations with ts <= ts_ns, then the bar.
         The arguments are the fields of :class:`~liq_signals.engine.inputs.Bar` (``engine.on_bar(*bar)``)."""
         ts_ns = int(ts_ns)
@@ -319,9 +331,18 @@ class LiquidationEngine:
         if not self.initialized:
             notes.append(f"engine not initialized: less than {cfg.min_history_hours:g} h of history")
         return LevelSnapshot(
-            symbol=cfg.symbol, ts_ns=self.ts_ns, price=self.price, model=model, edges=edges,
-            tiers=cfg.tiers, long_notional=long, short_notional=short, brackets=info, notes=tuple(notes),
-            outside_grid=outside, initialized=self.initialized,
+            symbol=cfg.symbol,
+            ts_ns=self.ts_ns,
+            price=self.price,
+            model=model,
+            edges=edges,
+            tiers=cfg.tiers,
+            long_notional=long,
+            short_notional=short,
+            brackets=info,
+            notes=tuple(notes),
+            outside_grid=outside,
+            initialized=self.initialized,
         )
 
     def bucket_totals(self) -> tuple[np.ndarray, np.ndarray]:

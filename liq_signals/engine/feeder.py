@@ -32,10 +32,15 @@ class InputFeeder:
         b = inputs.bars
         self._bar_ts = b["ts_ns"].to_numpy(np.int64)
         cols = [b[c].to_numpy(float) for c in Bar._fields[1:]]
-        self._bars = [Bar(int(t), o, h, lo, c, None if np.isnan(v) else v, None if np.isnan(tb) else tb)
-                      for t, o, h, lo, c, v, tb in zip(self._bar_ts, *cols)]
-        self._streams = [(inputs.frame(k)["ts_ns"].to_numpy(np.int64), records(inputs, k))
-                         for k in sorted(engine.inputs) if len(inputs.frame(k))]
+        self._bars = [
+            Bar(int(t), o, h, lo, c, None if np.isnan(v) else v, None if np.isnan(tb) else tb)
+            for t, o, h, lo, c, v, tb in zip(self._bar_ts, *cols)
+        ]
+        self._streams = [
+            (inputs.frame(k)["ts_ns"].to_numpy(np.int64), records(inputs, k))
+            for k in sorted(engine.inputs)
+            if len(inputs.frame(k))
+        ]
         self._pos = [0] * len(self._streams)
         self.bar_i = 0
 
@@ -50,7 +55,7 @@ class InputFeeder:
         observe = self.engine.observe
         for k, (times, rows) in enumerate(self._streams):
             j1 = int(np.searchsorted(times, bar.ts_ns, side="right"))
-            for r in rows[self._pos[k]:j1]:
+            for r in rows[self._pos[k] : j1]:
                 observe(r)
             self._pos[k] = j1
         self.engine.on_bar(*bar)

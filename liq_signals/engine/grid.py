@@ -40,9 +40,7 @@ class PriceGrid:
                 raise ConfigError(f"bucket_width must be > 0, got {self.width}")
             ratio = self.width / self.tick_size
             if abs(ratio - round(ratio)) > 1e-6 * max(1.0, ratio):
-                raise ConfigError(
-                    f"bucket_width {self.width} must be a whole multiple of tick_size {self.tick_size}"
-                )
+                raise ConfigError(f"bucket_width {self.width} must be a whole multiple of tick_size {self.tick_size}")
         elif not (self.bps > 0 and math.isfinite(self.bps)):
             raise ConfigError(f"bucket_bps must be > 0, got {self.bps}")
 

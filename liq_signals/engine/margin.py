@@ -107,26 +107,35 @@ def liquidation_price(side, size, entry, table: BracketTable, wallet=None, lever
     return LiquidationResult(price=price, bracket=bracket, mmr=mmr, cum=cum)
 
 
-def check_leverage(table: BracketTable, notional: float, leverage: float | None = None,
-                   wallet: float | None = None) -> None:
+def check_leverage(
+    table: BracketTable, notional: float, leverage: float | None = None, wallet: float | None = None
+) -> None:
     """Refuse (``LiqSignalsError``, one line) a position Binance would not open: leverage below 1x, or a
     leverage — given, or implied by a positive wallet as notional / wallet — above the ``max_leverage`` of
     the bracket holding the position's ``notional`` (USDT, at entry)."""
     bracket, max_lev = table.max_leverage_at(notional)
     k = bracket - 1
-    where = (f"{table.symbol} bracket {bracket} ({table.notional_floor[k]:,.0f}-{table.notional_cap[k]:,.0f} "
-             f"USDT notional, {table.describe()})")
+    where = (
+        f"{table.symbol} bracket {bracket} ({table.notional_floor[k]:,.0f}-{table.notional_cap[k]:,.0f} "
+        f"USDT notional, {table.describe()})"
+    )
     if leverage is not None:
         if leverage < 1:
-            raise LiqSignalsError(f"--leverage {leverage:g}x is below 1x (Binance allows 1x to {max_lev:g}x "
-                                  f"for {notional:,.2f} USDT notional)")
+            raise LiqSignalsError(
+                f"--leverage {leverage:g}x is below 1x (Binance allows 1x to {max_lev:g}x "
+                f"for {notional:,.2f} USDT notional)"
+            )
         if leverage > max_lev:
-            raise LiqSignalsError(f"--leverage {leverage:g}x is above the {max_lev:g}x Binance allows for "
-                                  f"{notional:,.2f} USDT notional: {where}")
+            raise LiqSignalsError(
+                f"--leverage {leverage:g}x is above the {max_lev:g}x Binance allows for "
+                f"{notional:,.2f} USDT notional: {where}"
+            )
     if wallet is not None and wallet > 0 and notional / wallet > max_lev:
-        raise LiqSignalsError(f"--wallet {wallet:,.2f} USDT is {notional / wallet:,.4g}x leverage, above the "
-                              f"{max_lev:g}x Binance allows for {notional:,.2f} USDT notional (needs at least "
-                              f"{notional / max_lev:,.2f} USDT): {where}")
+        raise LiqSignalsError(
+            f"--wallet {wallet:,.2f} USDT is {notional / wallet:,.4g}x leverage, above the "
+            f"{max_lev:g}x Binance allows for {notional:,.2f} USDT notional (needs at least "
+            f"{notional / max_lev:,.2f} USDT): {where}"
+        )
 
 
 def liquidation_price_leverage_form(side, entry, leverage, mmr):

@@ -62,11 +62,17 @@ class ProximityConfig:
     bucket_floor_usd: float = 0.0
 
     def __post_init__(self) -> None:
-        for name, hi in (("proximity_bps", math.inf), ("min_notional", math.inf), ("min_share", 1.0),
-                         ("bucket_floor_usd", math.inf)):
+        for name, hi in (
+            ("proximity_bps", math.inf),
+            ("min_notional", math.inf),
+            ("min_share", 1.0),
+            ("bucket_floor_usd", math.inf),
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= hi):
-                raise ConfigError(f"{name} must be a number >= 0{'' if hi == math.inf else f' and <= {hi:g}'}, got {v!r}")
+                raise ConfigError(
+                    f"{name} must be a number >= 0{'' if hi == math.inf else f' and <= {hi:g}'}, got {v!r}"
+                )
         if isinstance(self.cooldown_bars, bool) or not isinstance(self.cooldown_bars, int) or self.cooldown_bars < 0:
             raise ConfigError(f"cooldown_bars must be an integer >= 0, got {self.cooldown_bars!r}")
 
@@ -104,8 +110,9 @@ def nearest_qualifying(table: ClusterTable, price: float, min_notional: float, m
     return Cluster(table.side, low, high, float(n[c]), distance_bps(price, low, high))
 
 
-def quiet_interval(tables, edges_low: float, edges_high: float, price: float, min_notional: float,
-                   min_share: float) -> tuple[float, float] | None:
+def quiet_interval(
+    tables, edges_low: float, edges_high: float, price: float, min_notional: float, min_share: float
+) -> tuple[float, float] | None:
     """The widest price interval (USDT) around ``price`` holding no band that could ever qualify, or None.
 
     Valid while the clusters can only shrink, split or vanish (engine ``growth_version`` unchanged) and
@@ -164,8 +171,9 @@ class ProximityTracker:
             if since is not None:
                 self._bars_since_exit[side] = since + 1
 
-    def step(self, ts_ns: int, high: float, low: float, close: float, tables: dict[str, ClusterTable],
-             warm: bool = True) -> list[ProximityEvent]:
+    def step(
+        self, ts_ns: int, high: float, low: float, close: float, tables: dict[str, ClusterTable], warm: bool = True
+    ) -> list[ProximityEvent]:
         """Advance one bar (prices USDT) given that bar's cluster tables; return the events, long side first."""
         cfg = self.config
         events: list[ProximityEvent] = []
@@ -182,8 +190,13 @@ class ProximityTracker:
                 if swept or current is None:
                     reached = low <= active.price_high if side == "long" else high >= active.price_low
                     kind = "swept" if swept else ("touched" if reached else "left")
-                    moved = Cluster(side, active.price_low, active.price_high, active.notional_usd,
-                                    distance_bps(close, active.price_low, active.price_high))
+                    moved = Cluster(
+                        side,
+                        active.price_low,
+                        active.price_high,
+                        active.notional_usd,
+                        distance_bps(close, active.price_low, active.price_high),
+                    )
                     events.append(ProximityEvent(ts_ns, kind, moved))
                     self.active[side] = None
                     self._bars_since_exit[side] = 0
@@ -246,8 +259,9 @@ class ProximitySignals:
             blocked = {side: tracker.blocked_for(side) for side in SIDES}
             open_sides = {side: t for side, t in tables.items() if not blocked[side]}
             until = self.bars + min([b for b in blocked.values() if b] or [math.inf])
-            quiet = quiet_interval(open_sides, float(edges[0]), float(edges[-1]), close,
-                                   self.config.min_notional, self.config.min_share)
+            quiet = quiet_interval(
+                open_sides, float(edges[0]), float(edges[-1]), close, self.config.min_notional, self.config.min_share
+            )
             self._quiet = None if quiet is None else (version, *quiet, until)
         return events
 

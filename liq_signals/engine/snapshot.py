@@ -67,9 +67,14 @@ def member_buckets(totals: np.ndarray, min_share: float = DEFAULT_MIN_SHARE, flo
     return member
 
 
-def cluster_tables(totals: np.ndarray, edges: np.ndarray, min_share: float = DEFAULT_MIN_SHARE,
-                   floor_usd: float = 0.0, member: np.ndarray | None = None,
-                   same_runs_as: dict | None = None) -> dict[str, ClusterTable]:
+def cluster_tables(
+    totals: np.ndarray,
+    edges: np.ndarray,
+    min_share: float = DEFAULT_MIN_SHARE,
+    floor_usd: float = 0.0,
+    member: np.ndarray | None = None,
+    same_runs_as: dict | None = None,
+) -> dict[str, ClusterTable]:
     """{'long', 'short'}: runs of adjacent member buckets (``member_buckets``) of each side, from ``totals``
     [2, bucket] (USDT per bucket on ``edges``), both sides in one pass.
 
@@ -96,8 +101,10 @@ def cluster_tables(totals: np.ndarray, edges: np.ndarray, min_share: float = DEF
         starts = side * n + first
     # reduceat sums each start up to the next start (across the row end too): non-members count zero
     notional = np.add.reduceat((totals * member).ravel(), starts) if len(starts) else np.zeros(0)
-    return {"long": ClusterTable("long", low[:k], high[:k], notional[:k], first[:k], last[:k]),
-            "short": ClusterTable("short", low[k:], high[k:], notional[k:], first[k:], last[k:])}
+    return {
+        "long": ClusterTable("long", low[:k], high[:k], notional[:k], first[:k], last[:k]),
+        "short": ClusterTable("short", low[k:], high[k:], notional[k:], first[k:], last[k:]),
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,8 +193,14 @@ class LevelSnapshot:
             by_tier = np.add.reduceat(np.where(member[row][None, :], grid, 0.0), t.first, axis=1)
             dist = t.distance_bps(self.price)
             out[side] = [
-                Cluster(side, float(t.price_low[c]), float(t.price_high[c]), float(t.notional_usd[c]),
-                        float(dist[c]), dict(zip(tiers, by_tier[:, c].tolist())))
+                Cluster(
+                    side,
+                    float(t.price_low[c]),
+                    float(t.price_high[c]),
+                    float(t.notional_usd[c]),
+                    float(dist[c]),
+                    dict(zip(tiers, by_tier[:, c].tolist())),
+                )
                 for c in range(len(t.first))
             ]
         return out

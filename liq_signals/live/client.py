@@ -35,12 +35,21 @@ class LiqLiveDataClient(LiveMarketDataClient):
     """Publishes OpenInterest, FundingRate and Liquidation for the configured instruments (module doc)."""
 
     def __init__(self, loop, client_id: ClientId, msgbus, cache, clock, config: LiqLiveDataClientConfig):
-        super().__init__(loop=loop, client_id=client_id, venue=None, msgbus=msgbus, cache=cache, clock=clock,
-                         instrument_provider=InstrumentProvider(), config=config)
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=None,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=InstrumentProvider(),
+            config=config,
+        )
         self._ids = {binance_symbol(i): InstrumentId.from_str(i) for i in config.instrument_ids}
         self._funding = {s: FundingTracker() for s in self._ids}
-        self.feed = BinanceFeed(config, list(self._ids), self._on_open_interest, self._on_mark,
-                                self._on_force_order, log=self._log)
+        self.feed = BinanceFeed(
+            config, list(self._ids), self._on_open_interest, self._on_mark, self._on_force_order, log=self._log
+        )
         self._running: list[asyncio.Task] = []
 
     @property
@@ -65,20 +74,39 @@ class LiqLiveDataClient(LiveMarketDataClient):
 
     def _on_open_interest(self, sym: str, pt, mark, ratio) -> None:
         mark = float("nan") if mark is None else mark
-        oi = OpenInterest(pt.ts_ns, pt.ts_ns, instrument_id=self._ids[sym], open_interest=pt.open_interest,
-                          open_interest_value=pt.open_interest * mark,
-                          taker_ratio=float("nan") if ratio is None else ratio)
+        oi = OpenInterest(
+            pt.ts_ns,
+            pt.ts_ns,
+            instrument_id=self._ids[sym],
+            open_interest=pt.open_interest,
+            open_interest_value=pt.open_interest * mark,
+            taker_ratio=float("nan") if ratio is None else ratio,
+        )
         self._handle_data(CustomData(DataType(OpenInterest), oi))
 
     def _on_mark(self, sym: str, m) -> None:
         crossing = self._funding[sym].update(m)
         if crossing is not None:
-            fr = FundingRate(crossing.ts_ns, crossing.ts_ns, instrument_id=self._ids[sym], rate=crossing.rate,
-                             mark_price=crossing.mark_price, interval_hours=crossing.interval_hours)
+            fr = FundingRate(
+                crossing.ts_ns,
+                crossing.ts_ns,
+                instrument_id=self._ids[sym],
+                rate=crossing.rate,
+                mark_price=crossing.mark_price,
+                interval_hours=crossing.interval_hours,
+            )
             self._handle_data(CustomData(DataType(FundingRate), fr))
             self.feed.stats["funding_published"] += 1
 
     def _on_force_order(self, f) -> None:
-        liq = Liquidation(f.ts_ns, f.ts_ns, instrument_id=self._ids[f.symbol.upper()], side=f.side, price=f.price,
-                          avg_price=f.avg_price, quantity=f.quantity, notional_usd=f.notional_usd)
+        liq = Liquidation(
+            f.ts_ns,
+            f.ts_ns,
+            instrument_id=self._ids[f.symbol.upper()],
+            side=f.side,
+            price=f.price,
+            avg_price=f.avg_price,
+            quantity=f.quantity,
+            notional_usd=f.notional_usd,
+        )
         self._handle_data(CustomData(DataType(Liquidation), liq))

@@ -41,7 +41,9 @@ class LiqLiveDataClientConfig(LiveDataClientConfig, frozen=True):
             raise ConfigError("live client: instrument_ids must name at least one instrument")
         for iid in self.instrument_ids:
             if not str(iid).endswith(".BINANCE") or "-PERP" not in str(iid):
-                raise ConfigError(f"live client: instrument id {iid!r} is not a Binance perpetual (SYMBOL-PERP.BINANCE)")
+                raise ConfigError(
+                    f"live client: instrument id {iid!r} is not a Binance perpetual (SYMBOL-PERP.BINANCE)"
+                )
         for name in ("base_url_http", "base_url_ws"):
             url = getattr(self, name)
             scheme = ("http://", "https://") if name == "base_url_http" else ("ws://", "wss://")

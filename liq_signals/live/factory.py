@@ -1,7 +1,7 @@
 """``LiqLiveDataClientFactory``: registers :class:`~liq_signals.live.client.LiqLiveDataClient` with a node::
 
-    node = TradingNode(TradingNodeConfig(data_clients={"LIQ_SIGNALS": LiqLiveDataClientConfig(...)}, ...))
-    node.add_data_client_factory("LIQ_SIGNALS", LiqLiveDataClientFactory)
+node = TradingNode(TradingNodeConfig(data_clients={"LIQ_SIGNALS": LiqLiveDataClientConfig(...)}, ...))
+node.add_data_client_factory("LIQ_SIGNALS", LiqLiveDataClientFactory)
 """
 
 from __future__ import annotations

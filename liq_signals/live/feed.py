@@ -53,9 +53,18 @@ class BinanceFeed:
         self._marks: dict[str, deque] = {s: deque(maxlen=256) for s in self.symbols}  # (ts_ns, mark) in order
         self._mark_seen: dict[str, asyncio.Event] = {}
         self._session: aiohttp.ClientSession | None = None
-        self.stats = dict(oi_published=0, oi_duplicates=0, oi_gaps=0, funding_published=0,
-                          liquidations_published=0, http_backoffs=0, http_errors=0, ws_reconnects=0, malformed=0,
-                          taker_ratio_missing=0)
+        self.stats = dict(
+            oi_published=0,
+            oi_duplicates=0,
+            oi_gaps=0,
+            funding_published=0,
+            liquidations_published=0,
+            http_backoffs=0,
+            http_errors=0,
+            ws_reconnects=0,
+            malformed=0,
+            taker_ratio_missing=0,
+        )
 
     def streams(self) -> list[str]:
         out = []
@@ -168,8 +177,9 @@ class BinanceFeed:
             return None
         if last is not None and pt.ts_ns - last > self.cfg.gap_ns:
             self.stats["oi_gaps"] += 1
-            self.log.warning(f"openInterest {sym}: gap of {(pt.ts_ns - last) / 1e9:.0f} s "
-                             f"(threshold {self.cfg.gap_ns / 1e9:g} s)")
+            self.log.warning(
+                f"openInterest {sym}: gap of {(pt.ts_ns - last) / 1e9:.0f} s (threshold {self.cfg.gap_ns / 1e9:g} s)"
+            )
         self._last_oi_ns[sym] = pt.ts_ns
         return pt
 

@@ -67,8 +67,12 @@ def parse_mark_price(data) -> MarkUpdate:
     """``@markPrice`` stream ``data`` object → :class:`MarkUpdate`."""
     if not isinstance(data, dict):
         raise FeedFormatError("markPrice: expected a JSON object")
-    return MarkUpdate(_ms(data, "E", "markPrice") * NS_PER_MS, _num(data, "p", "markPrice"),
-                      _num(data, "r", "markPrice"), _ms(data, "T", "markPrice") * NS_PER_MS)
+    return MarkUpdate(
+        _ms(data, "E", "markPrice") * NS_PER_MS,
+        _num(data, "p", "markPrice"),
+        _num(data, "r", "markPrice"),
+        _ms(data, "T", "markPrice") * NS_PER_MS,
+    )
 
 
 class FundingCrossing(NamedTuple):
@@ -126,5 +130,12 @@ def parse_force_order(data) -> ForceOrder:
         raise FeedFormatError(f"forceOrder: side 'S' must be SELL or BUY, got {s!r}")
     qty = _num(o, "z" if "z" in o else "q", "forceOrder")
     ap = _num(o, "ap", "forceOrder")
-    return ForceOrder(_ms(o, "T", "forceOrder") * NS_PER_MS, str(o.get("s", "")), "long" if s == "SELL" else "short",
-                      _num(o, "p", "forceOrder"), ap, qty, ap * qty)
+    return ForceOrder(
+        _ms(o, "T", "forceOrder") * NS_PER_MS,
+        str(o.get("s", "")),
+        "long" if s == "SELL" else "short",
+        _num(o, "p", "forceOrder"),
+        ap,
+        qty,
+        ap * qty,
+    )

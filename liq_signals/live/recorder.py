@@ -34,9 +34,9 @@ CREATE TABLE IF NOT EXISTS live_mark_price (
 """
 INSERTS = {
     "liquidations": "INSERT OR IGNORE INTO liquidations (symbol, time, side, price, quantity, usd_value, source) "
-                    "VALUES (?, ?, ?, ?, ?, ?, 'binance-forceOrder')",
+    "VALUES (?, ?, ?, ?, ?, ?, 'binance-forceOrder')",
     "funding": "INSERT OR IGNORE INTO funding (symbol, time, funding_rate, mark_price, interval_hours) "
-               "VALUES (?, ?, ?, ?, ?)",
+    "VALUES (?, ?, ?, ?, ?)",
     "live_open_interest": "INSERT OR IGNORE INTO live_open_interest VALUES (?, ?, ?, ?)",
     "live_mark_price": "INSERT OR IGNORE INTO live_mark_price VALUES (?, ?, ?, ?, ?)",
 }
@@ -73,8 +73,9 @@ class Recorder:
             self.feed.stats["funding_published"] += 1
 
     def _on_force(self, f) -> None:
-        self.buffer["liquidations"].append((f.symbol.upper(), _t(f.ts_ns), f.side, f.avg_price, f.quantity,
-                                            f.notional_usd))
+        self.buffer["liquidations"].append(
+            (f.symbol.upper(), _t(f.ts_ns), f.side, f.avg_price, f.quantity, f.notional_usd)
+        )
 
     # writing -------------------------------------------------------------------------------------
     def flush(self) -> int:
@@ -120,8 +121,9 @@ class Recorder:
         self.con.close()
 
 
-def record(db_path, symbols: list[str], cfg, flush_secs: float = 5.0, duration_s: float | None = None,
-           log=None) -> dict:
+def record(
+    db_path, symbols: list[str], cfg, flush_secs: float = 5.0, duration_s: float | None = None, log=None
+) -> dict:
     """Run a :class:`Recorder` until ``duration_s`` passed, SIGTERM or SIGINT; return the table counts."""
     rec = Recorder(db_path, symbols, cfg, flush_secs, log)
 

@@ -45,17 +45,44 @@ def load_replay_data(db_path, symbol: str, interval: str | None = None) -> Repla
     b = m.bars
     iv = interval_ms(m.interval)
     close_ms = b["ts_ns"].to_numpy(np.int64) // ms - 1
-    bars = pd.DataFrame({"open_ms": close_ms + 1 - iv, "close_ms": close_ms, "open": b["open"], "high": b["high"],
-                         "low": b["low"], "close": b["close"], "volume": b["volume"],
-                         "taker_buy_volume": b["taker_buy_volume"]})
-    mark = pd.DataFrame({"close_ms": m.mark_price["ts_ns"].to_numpy(np.int64) // ms - 1,
-                         "close": m.mark_price["close"]})
+    bars = pd.DataFrame(
+        {
+            "open_ms": close_ms + 1 - iv,
+            "close_ms": close_ms,
+            "open": b["open"],
+            "high": b["high"],
+            "low": b["low"],
+            "close": b["close"],
+            "volume": b["volume"],
+            "taker_buy_volume": b["taker_buy_volume"],
+        }
+    )
+    mark = pd.DataFrame(
+        {"close_ms": m.mark_price["ts_ns"].to_numpy(np.int64) // ms - 1, "close": m.mark_price["close"]}
+    )
     oi = m.open_interest[m.open_interest["open_interest"].notna()]
-    open_interest = pd.DataFrame({"time_ms": oi["ts_ns"].to_numpy(np.int64) // ms,
-                                  "open_interest": oi["open_interest"], "open_interest_value": oi["open_interest_value"],
-                                  "taker_ratio": oi["taker_ratio"]})
-    funding = pd.DataFrame({"time_ms": m.funding["ts_ns"].to_numpy(np.int64) // ms, "rate": m.funding["rate"],
-                            "mark_price": m.funding["mark_price"]})
+    open_interest = pd.DataFrame(
+        {
+            "time_ms": oi["ts_ns"].to_numpy(np.int64) // ms,
+            "open_interest": oi["open_interest"],
+            "open_interest_value": oi["open_interest_value"],
+            "taker_ratio": oi["taker_ratio"],
+        }
+    )
+    funding = pd.DataFrame(
+        {
+            "time_ms": m.funding["ts_ns"].to_numpy(np.int64) // ms,
+            "rate": m.funding["rate"],
+            "mark_price": m.funding["mark_price"],
+        }
+    )
     liq = liquidation_rows(db_path, m.symbol)
-    return ReplayData(m.symbol, m.interval, bars.reset_index(drop=True), mark.reset_index(drop=True),
-                      open_interest.reset_index(drop=True), funding.reset_index(drop=True), liq)
+    return ReplayData(
+        m.symbol,
+        m.interval,
+        bars.reset_index(drop=True),
+        mark.reset_index(drop=True),
+        open_interest.reset_index(drop=True),
+        funding.reset_index(drop=True),
+        liq,
+    )

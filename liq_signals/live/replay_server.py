@@ -44,9 +44,18 @@ def _fmt(v: float, decimals: int) -> str:
 class ReplayServer:
     """See module doc. Run it in a thread with :class:`ReplayServerThread` or await ``start``/``stop``."""
 
-    def __init__(self, data: ReplayData, start_ms: int | None = None, end_ms: int | None = None,
-                 speed: float = 0.0, lossless: bool = True, wait_streams: tuple[str, ...] = (),
-                 confirm_timeout_s: float = 10.0, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        data: ReplayData,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        speed: float = 0.0,
+        lossless: bool = True,
+        wait_streams: tuple[str, ...] = (),
+        confirm_timeout_s: float = 10.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.data, self.speed, self.lossless = data, float(speed), lossless
         self.host, self.port = host, port
         self.sym = data.symbol.upper()
@@ -92,10 +101,30 @@ class ReplayServer:
     def _kline_msg(self, i: int) -> dict:
         r = self.data.bars.iloc[i]
         p, q = self.pd, self.spec.size_precision
-        return {"e": "kline", "E": int(r.close_ms), "s": self.sym, "k": {
-            "t": int(r.open_ms), "T": int(r.close_ms), "s": self.sym, "i": self.data.interval, "f": 0, "L": 0,
-            "o": _fmt(r.open, p), "c": _fmt(r.close, p), "h": _fmt(r.high, p), "l": _fmt(r.low, p),
-            "v": _fmt(r.volume, q), "n": 0, "x": True, "q": "0", "V": _fmt(r.taker_buy_volume, q), "Q": "0", "B": "0"}}
+        return {
+            "e": "kline",
+            "E": int(r.close_ms),
+            "s": self.sym,
+            "k": {
+                "t": int(r.open_ms),
+                "T": int(r.close_ms),
+                "s": self.sym,
+                "i": self.data.interval,
+                "f": 0,
+                "L": 0,
+                "o": _fmt(r.open, p),
+                "c": _fmt(r.close, p),
+                "h": _fmt(r.high, p),
+                "l": _fmt(r.low, p),
+                "v": _fmt(r.volume, q),
+                "n": 0,
+                "x": True,
+                "q": "0",
+                "V": _fmt(r.taker_buy_volume, q),
+                "Q": "0",
+                "B": "0",
+            },
+        }
 
     def _mark_series(self) -> tuple[np.ndarray, np.ndarray]:
         """(time_ms, mark USDT) sorted: mark bars' closes when the DB has them, else last-price closes, plus the
@@ -123,16 +152,37 @@ class ReplayServer:
         ft = d.funding["time_ms"].to_numpy(np.int64)
         k = int(np.searchsorted(ft, t, side="right"))
         rate, nxt = (float(d.funding["rate"].iloc[k]), int(ft[k])) if k < len(ft) else (0.0, t + 8 * 3_600_000)
-        return {"e": "markPriceUpdate", "E": t, "s": self.sym, "p": _fmt(mark, self.pd), "i": _fmt(mark, self.pd),
-                "P": _fmt(mark, self.pd), "r": f"{rate:.8f}", "T": nxt}
+        return {
+            "e": "markPriceUpdate",
+            "E": t,
+            "s": self.sym,
+            "p": _fmt(mark, self.pd),
+            "i": _fmt(mark, self.pd),
+            "P": _fmt(mark, self.pd),
+            "r": f"{rate:.8f}",
+            "T": nxt,
+        }
 
     def _liq_msg(self, i: int) -> dict:
         r = self.data.liquidations.iloc[i]
         q = self.spec.size_precision
-        return {"e": "forceOrder", "E": int(r.time_ms), "o": {
-            "s": self.sym, "S": "SELL" if r.side == "long" else "BUY", "o": "LIMIT", "f": "IOC",
-            "q": _fmt(r.quantity, q), "p": _fmt(r.price, self.pd), "ap": _fmt(r.price, self.pd), "X": "FILLED",
-            "l": _fmt(r.quantity, q), "z": _fmt(r.quantity, q), "T": int(r.time_ms)}}
+        return {
+            "e": "forceOrder",
+            "E": int(r.time_ms),
+            "o": {
+                "s": self.sym,
+                "S": "SELL" if r.side == "long" else "BUY",
+                "o": "LIMIT",
+                "f": "IOC",
+                "q": _fmt(r.quantity, q),
+                "p": _fmt(r.price, self.pd),
+                "ap": _fmt(r.price, self.pd),
+                "X": "FILLED",
+                "l": _fmt(r.quantity, q),
+                "z": _fmt(r.quantity, q),
+                "T": int(r.time_ms),
+            },
+        }
 
     async def _broadcast(self, stream: str, data: dict) -> None:
         for ws, (streams, combined) in list(self._subs.items()):
@@ -208,8 +258,9 @@ class ReplayServer:
             f = self.faults.pop(0)
             self._fault_at = loop.time()
             if f == "http429":
-                return web.json_response({"code": -1003, "msg": "Too many requests"}, status=429,
-                                         headers={"Retry-After": "1"})
+                return web.json_response(
+                    {"code": -1003, "msg": "Too many requests"}, status=429, headers={"Retry-After": "1"}
+                )
             return web.Response(text='{"openInterest": "1.0", "symbol"', content_type="application/json")
         j = self._oi_index()
         if j < 0:
@@ -220,8 +271,13 @@ class ReplayServer:
                 self._cond.notify_all()
             self._served = j
         r = self.data.open_interest.iloc[j]
-        return web.json_response({"openInterest": _fmt(r.open_interest, self.spec.size_precision),
-                                  "symbol": self.sym, "time": int(r.time_ms)})
+        return web.json_response(
+            {
+                "openInterest": _fmt(r.open_interest, self.spec.size_precision),
+                "symbol": self.sym,
+                "time": int(r.time_ms),
+            }
+        )
 
     def _window(self, request, times: np.ndarray, max_limit: int, default_limit: int) -> np.ndarray:
         q = request.query
@@ -234,61 +290,151 @@ class ReplayServer:
     async def _oi_hist(self, request):
         d = self.data.open_interest
         idx = self._window(request, self._oi_times, 500, 30)
-        return web.json_response([{"symbol": self.sym, "sumOpenInterest": f"{d.open_interest.iloc[i]:.8f}",
-                                   "sumOpenInterestValue": f"{d.open_interest_value.iloc[i]:.8f}",
-                                   "timestamp": int(self._oi_times[i])} for i in idx])
+        return web.json_response(
+            [
+                {
+                    "symbol": self.sym,
+                    "sumOpenInterest": f"{d.open_interest.iloc[i]:.8f}",
+                    "sumOpenInterestValue": f"{d.open_interest_value.iloc[i]:.8f}",
+                    "timestamp": int(self._oi_times[i]),
+                }
+                for i in idx
+            ]
+        )
 
     async def _taker_ratio(self, request):
         d = self.data.open_interest
         idx = self._window(request, self._oi_times, 500, 30)
-        return web.json_response([{"buySellRatio": f"{d.taker_ratio.iloc[i]:.8f}", "buyVol": "0", "sellVol": "0",
-                                   "timestamp": int(self._oi_times[i])} for i in idx if d.taker_ratio.iloc[i] == d.taker_ratio.iloc[i]])
+        return web.json_response(
+            [
+                {
+                    "buySellRatio": f"{d.taker_ratio.iloc[i]:.8f}",
+                    "buyVol": "0",
+                    "sellVol": "0",
+                    "timestamp": int(self._oi_times[i]),
+                }
+                for i in idx
+                if d.taker_ratio.iloc[i] == d.taker_ratio.iloc[i]
+            ]
+        )
 
     async def _funding(self, request):
         d = self.data.funding
         idx = self._window(request, d["time_ms"].to_numpy(np.int64), 1000, 100)
-        return web.json_response([{"symbol": self.sym, "fundingTime": int(d.time_ms.iloc[i]),
-                                   "fundingRate": f"{d.rate.iloc[i]:.8f}",
-                                   "markPrice": _fmt(d.mark_price.iloc[i], 8)} for i in idx])
+        return web.json_response(
+            [
+                {
+                    "symbol": self.sym,
+                    "fundingTime": int(d.time_ms.iloc[i]),
+                    "fundingRate": f"{d.rate.iloc[i]:.8f}",
+                    "markPrice": _fmt(d.mark_price.iloc[i], 8),
+                }
+                for i in idx
+            ]
+        )
 
     async def _klines(self, request):
         b = self.data.bars
         idx = self._window(request, b["close_ms"].to_numpy(np.int64), 1500, 500)
         p, q = self.pd, self.spec.size_precision
-        return web.json_response([[int(b.open_ms.iloc[i]), _fmt(b.open.iloc[i], p), _fmt(b.high.iloc[i], p),
-                                   _fmt(b.low.iloc[i], p), _fmt(b.close.iloc[i], p), _fmt(b.volume.iloc[i], q),
-                                   int(b.close_ms.iloc[i]), "0", 0, _fmt(b.taker_buy_volume.iloc[i], q), "0", "0"]
-                                  for i in idx])
+        return web.json_response(
+            [
+                [
+                    int(b.open_ms.iloc[i]),
+                    _fmt(b.open.iloc[i], p),
+                    _fmt(b.high.iloc[i], p),
+                    _fmt(b.low.iloc[i], p),
+                    _fmt(b.close.iloc[i], p),
+                    _fmt(b.volume.iloc[i], q),
+                    int(b.close_ms.iloc[i]),
+                    "0",
+                    0,
+                    _fmt(b.taker_buy_volume.iloc[i], q),
+                    "0",
+                    "0",
+                ]
+                for i in idx
+            ]
+        )
 
     async def _exchange_info(self, request):
         s = self.spec
-        return web.json_response({"timezone": "UTC", "serverTime": max(self.clock_ms, 0), "rateLimits": [],
-                                  "exchangeFilters": [], "assets": [], "symbols": [{
-            "symbol": self.sym, "pair": self.sym, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
-            "onboardDate": 1569398400000, "status": "TRADING", "maintMarginPercent": "2.5000",
-            "requiredMarginPercent": "5.0000", "baseAsset": s.base, "quoteAsset": "USDT", "marginAsset": "USDT",
-            "pricePrecision": s.price_precision, "quantityPrecision": s.size_precision, "baseAssetPrecision": 8,
-            "quotePrecision": 8, "underlyingType": "COIN", "underlyingSubType": [], "triggerProtect": "0.0500",
-            "liquidationFee": "0.012500", "marketTakeBound": "0.05", "orderTypes": ["LIMIT", "MARKET"],
-            "timeInForce": ["GTC", "IOC", "FOK", "GTX"], "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": s.price_tick, "maxPrice": "4529764",
-                 "tickSize": s.price_tick},
-                {"filterType": "LOT_SIZE", "minQty": s.min_qty, "maxQty": s.max_qty or "100000",
-                 "stepSize": s.size_step},
-                {"filterType": "MARKET_LOT_SIZE", "minQty": s.min_qty, "maxQty": s.max_qty or "100000",
-                 "stepSize": s.size_step},
-                {"filterType": "MIN_NOTIONAL", "notional": f"{s.min_notional_usdt:g}"}]}]})
+        return web.json_response(
+            {
+                "timezone": "UTC",
+                "serverTime": max(self.clock_ms, 0),
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "assets": [],
+                "symbols": [
+                    {
+                        "symbol": self.sym,
+                        "pair": self.sym,
+                        "contractType": "PERPETUAL",
+                        "deliveryDate": 4133404800000,
+                        "onboardDate": 1569398400000,
+                        "status": "TRADING",
+                        "maintMarginPercent": "2.5000",
+                        "requiredMarginPercent": "5.0000",
+                        "baseAsset": s.base,
+                        "quoteAsset": "USDT",
+                        "marginAsset": "USDT",
+                        "pricePrecision": s.price_precision,
+                        "quantityPrecision": s.size_precision,
+                        "baseAssetPrecision": 8,
+                        "quotePrecision": 8,
+                        "underlyingType": "COIN",
+                        "underlyingSubType": [],
+                        "triggerProtect": "0.0500",
+                        "liquidationFee": "0.012500",
+                        "marketTakeBound": "0.05",
+                        "orderTypes": ["LIMIT", "MARKET"],
+                        "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+                        "filters": [
+                            {
+                                "filterType": "PRICE_FILTER",
+                                "minPrice": s.price_tick,
+                                "maxPrice": "4529764",
+                                "tickSize": s.price_tick,
+                            },
+                            {
+                                "filterType": "LOT_SIZE",
+                                "minQty": s.min_qty,
+                                "maxQty": s.max_qty or "100000",
+                                "stepSize": s.size_step,
+                            },
+                            {
+                                "filterType": "MARKET_LOT_SIZE",
+                                "minQty": s.min_qty,
+                                "maxQty": s.max_qty or "100000",
+                                "stepSize": s.size_step,
+                            },
+                            {"filterType": "MIN_NOTIONAL", "notional": f"{s.min_notional_usdt:g}"},
+                        ],
+                    }
+                ],
+            }
+        )
 
     async def _account(self, request):
-        return web.json_response({"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True,
-                                  "updateTime": 0, "assets": []})
+        return web.json_response(
+            {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0, "assets": []}
+        )
 
     async def _position_risk(self, request):
         return web.json_response([])
 
     async def _status(self, request):
-        return web.json_response({"clock_ms": self.clock_ms, "done": self.done, "start_ms": self.start_ms,
-                                  "end_ms": self.end_ms, "sent": self.sent, "oi_unconfirmed": self.oi_unconfirmed})
+        return web.json_response(
+            {
+                "clock_ms": self.clock_ms,
+                "done": self.done,
+                "start_ms": self.start_ms,
+                "end_ms": self.end_ms,
+                "sent": self.sent,
+                "oi_unconfirmed": self.oi_unconfirmed,
+            }
+        )
 
     # ---------------------------------------------------------------------------------- WebSocket
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:

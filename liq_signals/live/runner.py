@@ -49,13 +49,11 @@ def _replay_server(settings: LiveSettings, db: Path):
     streams = (f"{sym.lower()}@kline_{data.interval}",)
     if settings.client.get("mark_price", True):
         streams += (f"{sym.lower()}@markPrice",)
-    server = ReplayServer(data, start_ms=start_ms, end_ms=end_ms, speed=float(r.get("speed", 0)),
-                          wait_streams=streams)
+    server = ReplayServer(data, start_ms=start_ms, end_ms=end_ms, speed=float(r.get("speed", 0)), wait_streams=streams)
     return ReplayServerThread(server)
 
 
-def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: Path, warm: dict,
-                replay: bool = False):
+def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: Path, warm: dict, replay: bool = False):
     """The ``TradingNodeConfig`` (see module doc). Nautilus's Binance instrument provider reads the account's
     fee tier (a signed request): against real Binance the keys come from ``BINANCE_API_KEY`` /
     ``BINANCE_API_SECRET`` (read-only keys suffice); the replay server accepts any."""
@@ -69,38 +67,72 @@ def node_config(settings: LiveSettings, base_http: str, base_ws: str, out_dir: P
     from liq_signals.live.config import LiqLiveDataClientConfig
 
     actor = dict(settings.actor)
-    actor.update(instrument_id=settings.instrument, bar_type=settings.bar_type,
-                 open_interest_client_id=LIVE_CLIENT_ID, heatmap_every=0, **warm)
-    strategy = strategy_config(RunSpec("live", {"strategy": settings.strategy, "instrument": settings.instrument,
-                                                "bar_type": settings.bar_type}, settings.source)) \
-        if settings.strategy else None
+    actor.update(
+        instrument_id=settings.instrument,
+        bar_type=settings.bar_type,
+        open_interest_client_id=LIVE_CLIENT_ID,
+        heatmap_every=0,
+        **warm,
+    )
+    strategy = (
+        strategy_config(
+            RunSpec(
+                "live",
+                {"strategy": settings.strategy, "instrument": settings.instrument, "bar_type": settings.bar_type},
+                settings.source,
+            )
+        )
+        if settings.strategy
+        else None
+    )
     venue = settings.venue
     return TradingNodeConfig(
         trader_id="LIQSIGNALS-001",
-        logging=LoggingConfig(log_level="ERROR", log_level_file="INFO", log_directory=str(out_dir),
-                              log_file_name="node", use_pyo3=False),
+        logging=LoggingConfig(
+            log_level="ERROR", log_level_file="INFO", log_directory=str(out_dir), log_file_name="node", use_pyo3=False
+        ),
         data_clients={
             "BINANCE": BinanceDataClientConfig(
-                api_key="replay" if replay else None, api_secret="replay" if replay else None,
+                api_key="replay" if replay else None,
+                api_secret="replay" if replay else None,
                 account_type=BinanceAccountType.USDT_FUTURES,
-                base_url_http=base_http, base_url_ws=base_ws, update_instruments_interval_mins=None,
-                instrument_provider=InstrumentProviderConfig(load_all=True)),
+                base_url_http=base_http,
+                base_url_ws=base_ws,
+                update_instruments_interval_mins=None,
+                instrument_provider=InstrumentProviderConfig(load_all=True),
+            ),
             LIVE_CLIENT_ID: LiqLiveDataClientConfig(
-                instrument_ids=(settings.instrument,), base_url_http=base_http, base_url_ws=base_ws,
-                **settings.client),
+                instrument_ids=(settings.instrument,), base_url_http=base_http, base_url_ws=base_ws, **settings.client
+            ),
         },
-        exec_clients={"BINANCE": SandboxExecutionClientConfig(
-            venue="BINANCE", starting_balances=[str(venue.get("starting_balance", "100000 USDT"))],
-            oms_type="NETTING", account_type="MARGIN", default_leverage=Decimal(str(venue.get("leverage", 1))))},
+        exec_clients={
+            "BINANCE": SandboxExecutionClientConfig(
+                venue="BINANCE",
+                starting_balances=[str(venue.get("starting_balance", "100000 USDT"))],
+                oms_type="NETTING",
+                account_type="MARGIN",
+                default_leverage=Decimal(str(venue.get("leverage", 1))),
+            )
+        },
         actors=[ImportableActorConfig(actor_path=ACTOR_PATH, config_path=ACTOR_CONFIG_PATH, config=actor)],
         strategies=[strategy] if strategy is not None else [],
-        timeout_connection=20.0, timeout_reconciliation=1.0, timeout_portfolio=1.0, timeout_disconnection=5.0,
+        timeout_connection=20.0,
+        timeout_reconciliation=1.0,
+        timeout_portfolio=1.0,
+        timeout_disconnection=5.0,
         timeout_post_stop=0.5,
     )
 
 
-def run_live(settings: LiveSettings, out_dir: Path, replay_db: Path | None = None, duration: str | None = None,
-             timeout_s: float | None = None, note=print, on_server=None) -> LiveResult:
+def run_live(
+    settings: LiveSettings,
+    out_dir: Path,
+    replay_db: Path | None = None,
+    duration: str | None = None,
+    timeout_s: float | None = None,
+    note=print,
+    on_server=None,
+) -> LiveResult:
     """Run the node (module doc) and write ``out_dir``. ``timeout_s``: wall-clock safety stop (tests);
     ``on_server``: called with the :class:`ReplayServer` before it starts (tests inject faults)."""
     from liq_signals.times import to_duration_ns
@@ -187,8 +219,11 @@ def _run(settings, run_dir: Path, server, warm: dict, dur_s, timeout_s, note) ->
         node.build()
         _feed_bars_to_sandbox(node, settings.bar_type)
         actor = node.trader.actors()[0]
-        client = node.kernel.data_engine._clients.get(_client_id(LIVE_CLIENT_ID)) \
-            if hasattr(node.kernel.data_engine, "_clients") else None
+        client = (
+            node.kernel.data_engine._clients.get(_client_id(LIVE_CLIENT_ID))
+            if hasattr(node.kernel.data_engine, "_clients")
+            else None
+        )
         stop_reason = {}
         loop.create_task(_watch(node, actor, server, dur_s, timeout_s, stop_reason))
         node.run()
@@ -196,11 +231,24 @@ def _run(settings, run_dir: Path, server, warm: dict, dur_s, timeout_s, note) ->
         events = actor.events_frame()
         events.to_csv(run_dir / "proximity_events.csv", index=False)
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-        (run_dir / "run_config.json").write_text(json.dumps({
-            "config": str(settings.source), "instrument": settings.instrument, "bar_type": settings.bar_type,
-            "actor": settings.actor, "strategy": settings.strategy, "client": settings.client,
-            "replay": settings.replay, "warm_start": warm, "base_url_http": base_http, "base_url_ws": base_ws},
-            indent=2, default=str))
+        (run_dir / "run_config.json").write_text(
+            json.dumps(
+                {
+                    "config": str(settings.source),
+                    "instrument": settings.instrument,
+                    "bar_type": settings.bar_type,
+                    "actor": settings.actor,
+                    "strategy": settings.strategy,
+                    "client": settings.client,
+                    "replay": settings.replay,
+                    "warm_start": warm,
+                    "base_url_http": base_http,
+                    "base_url_ws": base_ws,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         if summary.get("error"):
             raise ConfigError(f"live node stopped on an error: {summary['error']}")
         return LiveResult(run_dir, summary, events, actor)
@@ -220,8 +268,9 @@ def _feed_bars_to_sandbox(node, bar_type: str) -> None:
     every order ('no market'). Subscribe it to the bar topic explicitly."""
     from nautilus_trader.adapters.sandbox.execution import SandboxExecutionClient
 
-    clients = [c for c in getattr(node.kernel.exec_engine, "_clients", {}).values()
-               if isinstance(c, SandboxExecutionClient)]
+    clients = [
+        c for c in getattr(node.kernel.exec_engine, "_clients", {}).values() if isinstance(c, SandboxExecutionClient)
+    ]
     for c in clients:
         node.kernel.msgbus.subscribe(topic=f"data.bars.{bar_type}", handler=c.on_data)
 
@@ -240,8 +289,11 @@ async def _watch(node, actor, server, dur_s, timeout_s, stop_reason: dict) -> No
     while True:
         await asyncio.sleep(0.05)
         el = loop.time() - t0
-        if server is not None and server.server.done and \
-                actor.bars_seen + actor.stale_bars >= server.server.sent["kline"]:
+        if (
+            server is not None
+            and server.server.done
+            and actor.bars_seen + actor.stale_bars >= server.server.sent["kline"]
+        ):
             stop_reason["reason"] = "replay exhausted"
             break
         if dur_s is not None and el >= dur_s:
@@ -264,20 +316,36 @@ def _summary(node, actor, client, server, stop_reason, warm, wall_s) -> dict:
     cache = node.kernel.cache
     out = {
         "stop_reason": stop_reason.get("reason"),
-        "bars": actor.bars_seen, "warm_bars": actor.warm_bars, "stale_bars": actor.stale_bars,
-        "history_repeats": actor.history_repeats, "repeated_deliveries": actor.repeated_deliveries,
-        "open_interest_seen": actor.oi_seen, "funding_seen": actor.funding_seen,
-        "signals_published": actor.signals_published, "events": len(actor.events),
-        "orders": len(cache.orders()), "positions": len(cache.positions()),
+        "bars": actor.bars_seen,
+        "warm_bars": actor.warm_bars,
+        "stale_bars": actor.stale_bars,
+        "history_repeats": actor.history_repeats,
+        "repeated_deliveries": actor.repeated_deliveries,
+        "open_interest_seen": actor.oi_seen,
+        "funding_seen": actor.funding_seen,
+        "signals_published": actor.signals_published,
+        "events": len(actor.events),
+        "orders": len(cache.orders()),
+        "positions": len(cache.positions()),
         "fills": sum(len(o.trade_ids) for o in cache.orders()),
         "client": dict(getattr(client, "stats", {}) or {}),
-        "warm_start": warm, "wall_seconds": round(wall_s, 2),
+        "warm_start": warm,
+        "wall_seconds": round(wall_s, 2),
     }
     if server is not None:
         s = server.server
-        out["replay"] = {"start_ms": s.start_ms, "end_ms": s.end_ms, "clock_ms": s.clock_ms, "done": s.done,
-                         "sent": dict(s.sent), "oi_unconfirmed": s.oi_unconfirmed}
+        out["replay"] = {
+            "start_ms": s.start_ms,
+            "end_ms": s.end_ms,
+            "clock_ms": s.clock_ms,
+            "done": s.done,
+            "sent": dict(s.sent),
+            "oi_unconfirmed": s.oi_unconfirmed,
+        }
         if not s.done:
-            out["error"] = f"replay not exhausted (stopped: {stop_reason.get('reason')})" \
-                if stop_reason.get("reason") == "timeout" else None
+            out["error"] = (
+                f"replay not exhausted (stopped: {stop_reason.get('reason')})"
+                if stop_reason.get("reason") == "timeout"
+                else None
+            )
     return out

@@ -17,12 +17,30 @@ from pathlib import Path
 
 from liq_signals.errors import ConfigError
 
-TOP_KEYS = {"instrument", "bar_type", "duration", "binance", "client", "replay", "warm_start", "venue", "actor",
-            "strategy"}
+TOP_KEYS = {
+    "instrument",
+    "bar_type",
+    "duration",
+    "binance",
+    "client",
+    "replay",
+    "warm_start",
+    "venue",
+    "actor",
+    "strategy",
+}
 SECTION_KEYS = {
     "binance": {"base_url_http", "base_url_ws"},
-    "client": {"oi_poll_secs", "gap_secs", "backoff_secs", "max_backoff_secs", "mark_wait_secs", "mark_price",
-               "liquidations", "taker_ratio"},
+    "client": {
+        "oi_poll_secs",
+        "gap_secs",
+        "backoff_secs",
+        "max_backoff_secs",
+        "mark_wait_secs",
+        "mark_price",
+        "liquidations",
+        "taker_ratio",
+    },
     "replay": {"db", "start", "end", "speed", "ingest_sample"},
     "warm_start": {"source", "db", "hours"},
     "venue": {"starting_balance", "leverage"},
@@ -86,6 +104,10 @@ def load_live_settings(path: Path) -> LiveSettings:
             to_duration_ns(duration, "duration")
         except Exception as exc:
             raise ConfigError(f"{path}: duration: {exc}") from None
-    return LiveSettings(path, data["instrument"], data["bar_type"], duration or None,
-                        *(dict(data.get(s, {})) for s in ("binance", "client", "replay", "warm_start", "venue",
-                                                           "actor", "strategy")))
+    return LiveSettings(
+        path,
+        data["instrument"],
+        data["bar_type"],
+        duration or None,
+        *(dict(data.get(s, {})) for s in ("binance", "client", "replay", "warm_start", "venue", "actor", "strategy")),
+    )

@@ -57,8 +57,14 @@ class WarmStartIndicator(LiquidationClusterIndicator):
         if self.skipped:
             self.stale_bars += 1
             return
-        self.update_raw(ts, bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                        bar.volume.as_double())
+        self.update_raw(
+            ts,
+            bar.open.as_double(),
+            bar.high.as_double(),
+            bar.low.as_double(),
+            bar.close.as_double(),
+            bar.volume.as_double(),
+        )
 
     def update_raw(self, ts_ns, open, high, low, close, volume) -> None:
         super().update_raw(ts_ns, open, high, low, close, volume)
@@ -82,13 +88,13 @@ def warm_up(indicator: LiquidationClusterIndicator, inputs: MarketInputs, until_
     for t, o, h, lo, c, v in b[["ts_ns", "open", "high", "low", "close", "volume"]].itertuples(index=False, name=None):
         for k, (times, rows) in enumerate(streams):
             j = int(np.searchsorted(times, t, side="right"))
-            for r in rows[pos[k]:j]:
+            for r in rows[pos[k] : j]:
                 indicator.observe(r)
             pos[k] = j
         indicator.update_raw(int(t), o, h, lo, c, v if v == v else 0.0)
         n += 1
     for k, (_times, rows) in enumerate(streams):  # observed after the last history bar: due with the first live bar
-        for r in rows[pos[k]:]:
+        for r in rows[pos[k] :]:
             indicator.observe(r)
     return n
 
@@ -120,24 +126,41 @@ def history_from_rest(base_url: str, symbol: str, interval: str, start_ns: int, 
         return out
 
     k = pages("/fapi/v1/klines", 1500, 6, interval=interval)
-    bars = pd.DataFrame({"ts_ns": [(int(r[6]) + 1) * NS_PER_MS for r in k], "open": [float(r[1]) for r in k],
-                         "high": [float(r[2]) for r in k], "low": [float(r[3]) for r in k],
-                         "close": [float(r[4]) for r in k], "volume": [float(r[5]) for r in k],
-                         "taker_buy_volume": np.nan}, columns=["ts_ns", "open", "high", "low", "close", "volume",
-                                                                "taker_buy_volume"])
+    bars = pd.DataFrame(
+        {
+            "ts_ns": [(int(r[6]) + 1) * NS_PER_MS for r in k],
+            "open": [float(r[1]) for r in k],
+            "high": [float(r[2]) for r in k],
+            "low": [float(r[3]) for r in k],
+            "close": [float(r[4]) for r in k],
+            "volume": [float(r[5]) for r in k],
+            "taker_buy_volume": np.nan,
+        },
+        columns=["ts_ns", "open", "high", "low", "close", "volume", "taker_buy_volume"],
+    )
     oi = pages("/futures/data/openInterestHist", 500, "timestamp", period="5m")
-    taker = {int(r["timestamp"]): float(r["buySellRatio"])
-             for r in pages("/futures/data/takerlongshortRatio", 500, "timestamp", period="5m")}
-    open_interest = pd.DataFrame({"ts_ns": [int(r["timestamp"]) * NS_PER_MS for r in oi],
-                                  "open_interest": [float(r["sumOpenInterest"]) for r in oi],
-                                  "open_interest_value": [float(r["sumOpenInterestValue"]) for r in oi],
-                                  "taker_ratio": [taker.get(int(r["timestamp"]), math.nan) for r in oi]},
-                                 columns=["ts_ns", "open_interest", "open_interest_value", "taker_ratio"])
+    taker = {
+        int(r["timestamp"]): float(r["buySellRatio"])
+        for r in pages("/futures/data/takerlongshortRatio", 500, "timestamp", period="5m")
+    }
+    open_interest = pd.DataFrame(
+        {
+            "ts_ns": [int(r["timestamp"]) * NS_PER_MS for r in oi],
+            "open_interest": [float(r["sumOpenInterest"]) for r in oi],
+            "open_interest_value": [float(r["sumOpenInterestValue"]) for r in oi],
+            "taker_ratio": [taker.get(int(r["timestamp"]), math.nan) for r in oi],
+        },
+        columns=["ts_ns", "open_interest", "open_interest_value", "taker_ratio"],
+    )
     fr = pages("/fapi/v1/fundingRate", 1000, "fundingTime")
-    funding = pd.DataFrame({"ts_ns": [int(r["fundingTime"]) * NS_PER_MS for r in fr],
-                            "rate": [float(r["fundingRate"]) for r in fr],
-                            "mark_price": [float(r.get("markPrice") or "nan") for r in fr]},
-                           columns=["ts_ns", "rate", "mark_price"])
+    funding = pd.DataFrame(
+        {
+            "ts_ns": [int(r["fundingTime"]) * NS_PER_MS for r in fr],
+            "rate": [float(r["fundingRate"]) for r in fr],
+            "mark_price": [float(r.get("markPrice") or "nan") for r in fr],
+        },
+        columns=["ts_ns", "rate", "mark_price"],
+    )
     empty = pd.DataFrame({"ts_ns": pd.Series([], dtype="int64")})
     mark = empty.assign(high=[], low=[], close=[])
     trades = empty.assign(price=[], quantity=[], is_buyer_maker=[])
@@ -182,7 +205,9 @@ class WarmStartSignalActor(LiquidationSignalActor):
     def __init__(self, config: WarmStartSignalActorConfig) -> None:
         super().__init__(config)
         self.indicator = WarmStartIndicator(
-            config.engine_config(), warmup_bars=config.warmup_bars, bucket_floor_usd=config.bucket_floor_usd,
+            config.engine_config(),
+            warmup_bars=config.warmup_bars,
+            bucket_floor_usd=config.bucket_floor_usd,
             proximity=config.proximity_config(),
         )
         self.indicator.bar_ns = config.bar_type.spec.timedelta.value
@@ -208,8 +233,10 @@ class WarmStartSignalActor(LiquidationSignalActor):
                 hist = history_from_rest(cfg.warm_start_rest, symbol, _interval(cfg.bar_type), start, until)
             self.warm_bars = warm_up(self.indicator, hist, until)
             self.warm_until_ns = until
-            self.log.info(f"warm start: {self.warm_bars} history bars applied "
-                          f"({'db ' + cfg.warm_start_db if cfg.warm_start_db else 'rest ' + cfg.warm_start_rest})")
+            self.log.info(
+                f"warm start: {self.warm_bars} history bars applied "
+                f"({'db ' + cfg.warm_start_db if cfg.warm_start_db else 'rest ' + cfg.warm_start_rest})"
+            )
         super().on_start()
 
     def on_data(self, data) -> None:

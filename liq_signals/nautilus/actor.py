@@ -116,8 +116,13 @@ class LiquidationSignalActorConfig(ActorConfig, frozen=True):
 
     def proximity_config(self) -> ProximityConfig:
         """The thresholds of the proximity signals."""
-        return ProximityConfig(self.proximity_bps, self.min_cluster_notional, self.min_cluster_share,
-                               self.cooldown_bars, self.bucket_floor_usd)
+        return ProximityConfig(
+            self.proximity_bps,
+            self.min_cluster_notional,
+            self.min_cluster_share,
+            self.cooldown_bars,
+            self.bucket_floor_usd,
+        )
 
     def engine_config(self) -> EngineConfig:
         """The ``EngineConfig`` for this actor (symbol from the instrument id, e.g. BTCUSDT-PERP → BTCUSDT)."""
@@ -139,7 +144,9 @@ class LiquidationSignalActor(Actor):
     def __init__(self, config: LiquidationSignalActorConfig) -> None:
         super().__init__(config)
         self.indicator = LiquidationClusterIndicator(
-            config.engine_config(), warmup_bars=config.warmup_bars, bucket_floor_usd=config.bucket_floor_usd,
+            config.engine_config(),
+            warmup_bars=config.warmup_bars,
+            bucket_floor_usd=config.bucket_floor_usd,
             proximity=config.proximity_config(),
         )
         self._bar_ns = config.bar_type.spec.timedelta.value
@@ -248,8 +255,16 @@ class LiquidationSignalActor(Actor):
         cells = np.stack([s.long_notional, s.short_notional])  # [side, tier, bucket]
         side, tier, bucket = np.nonzero(cells > 0)
         if len(side):
-            self.heatmap_chunks.append((s.ts_ns, s.edges, side.astype(np.int8), tier.astype(np.int8),
-                                        bucket.astype(np.int32), cells[side, tier, bucket].astype(np.float32)))
+            self.heatmap_chunks.append(
+                (
+                    s.ts_ns,
+                    s.edges,
+                    side.astype(np.int8),
+                    tier.astype(np.int8),
+                    bucket.astype(np.int32),
+                    cells[side, tier, bucket].astype(np.float32),
+                )
+            )
 
     def heatmap_frame(self):
         """Recorded snapshots in long format: time (UTC), side, tier (x), price_low, price_high, notional_usd
@@ -265,8 +280,14 @@ class LiquidationSignalActor(Actor):
             parts["price_low"].append(edges[bucket])
             parts["price_high"].append(edges[bucket + 1])
             parts["notional_usd"].append(notional)
-        empty = {"time_ns": np.int64, "side": np.int8, "tier": float, "price_low": float, "price_high": float,
-                 "notional_usd": np.float32}
+        empty = {
+            "time_ns": np.int64,
+            "side": np.int8,
+            "tier": float,
+            "price_low": float,
+            "price_high": float,
+            "notional_usd": np.float32,
+        }
         frame = pd.DataFrame({c: np.concatenate(v) if v else np.zeros(0, empty[c]) for c, v in parts.items()})
         frame.insert(0, "time", pd.to_datetime(frame.pop("time_ns"), unit="ns", utc=True))
         frame["side"] = np.where(frame["side"].to_numpy() == 0, "long", "short")

@@ -69,6 +69,7 @@ class FundingRate(Data):
         """The engine's record of this funding event (NaN mark price = unknown)."""
         return inputs.Funding(self.ts_event, self.rate, self.mark_price)
 
+
 @customdataclass
 class LiquidationProximity(Data):
     """State change of the nearest qualifying estimated liquidation cluster on one side.
@@ -139,8 +140,10 @@ class ProximitySignal(NamedTuple):
     distance_bps: float
 
     def to_value(self) -> str:
-        return (f"{self.event}|{self.side}|{self.price_low:.2f}|{self.price_high:.2f}|{self.notional_usd:.0f}|"
-                f"{self.distance_bps:.1f}")
+        return (
+            f"{self.event}|{self.side}|{self.price_low:.2f}|{self.price_high:.2f}|{self.notional_usd:.0f}|"
+            f"{self.distance_bps:.1f}"
+        )
 
     @classmethod
     def parse(cls, value: str) -> "ProximitySignal":

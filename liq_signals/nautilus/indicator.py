@@ -36,8 +36,13 @@ class LiquidationClusterIndicator(Indicator):
         When given, ``events`` holds the proximity events of the last bar.
     """
 
-    def __init__(self, engine_config: EngineConfig, warmup_bars: int = 96, bucket_floor_usd: float = 0.0,
-                 proximity: ProximityConfig | None = None):
+    def __init__(
+        self,
+        engine_config: EngineConfig,
+        warmup_bars: int = 96,
+        bucket_floor_usd: float = 0.0,
+        proximity: ProximityConfig | None = None,
+    ):
         if not isinstance(warmup_bars, int) or warmup_bars < 0:
             raise ConfigError(f"warmup_bars must be an integer >= 0, got {warmup_bars!r}")
         if not bucket_floor_usd >= 0:

@@ -187,8 +187,14 @@ def heatmap_matrix(
     inside = float(long.sum() + short.sum())
     total_mean = float(np.bincount(col, weights=notional, minlength=ncols).dot(scale)) if ncols else 0.0
     return HeatmapMatrix(
-        times=firsts, edges=edges, long=long, short=short, tiers=tiers, by_tier=by_tier,
-        snapshots_per_col=counts, notional_outside=max(total_mean - inside, 0.0),
+        times=firsts,
+        edges=edges,
+        long=long,
+        short=short,
+        tiers=tiers,
+        by_tier=by_tier,
+        snapshots_per_col=counts,
+        notional_outside=max(total_mean - inside, 0.0),
     )
 
 
@@ -212,8 +218,17 @@ class LevelProfile:
     def _snapshot(self):
         from liq_signals.engine.snapshot import LevelSnapshot
 
-        return LevelSnapshot(symbol="", ts_ns=0, price=self.price, model="", edges=self.edges,
-                             tiers=tuple(self.tiers), long_notional=self.long, short_notional=self.short, brackets={})
+        return LevelSnapshot(
+            symbol="",
+            ts_ns=0,
+            price=self.price,
+            model="",
+            edges=self.edges,
+            tiers=tuple(self.tiers),
+            long_notional=self.long,
+            short_notional=self.short,
+            brackets={},
+        )
 
     def cumulative_long(self) -> np.ndarray:
         """The engine's rule (``LevelSnapshot.cumulative_long``): for bins whose low edge is below the price,
@@ -228,8 +243,9 @@ class LevelProfile:
         return np.where(above, self._snapshot().cumulative_short(), np.nan)
 
 
-def snapshot_range(rows: pd.DataFrame, price: float, coverage: float = 0.98,
-                   min_frac: float = 0.03, max_frac: float = 0.30) -> tuple[float, float]:
+def snapshot_range(
+    rows: pd.DataFrame, price: float, coverage: float = 0.98, min_frac: float = 0.03, max_frac: float = 0.30
+) -> tuple[float, float]:
     """Price window (USDT) around ``price`` holding ``coverage`` of the snapshot's notional, clipped to
     ``price * (1 ± [min_frac, max_frac])``."""
     if len(rows) == 0:
@@ -245,9 +261,14 @@ def snapshot_range(rows: pd.DataFrame, price: float, coverage: float = 0.98,
     return price * (1 - frac), price * (1 + frac)
 
 
-def level_profile(rows: pd.DataFrame, time, price: float, max_rows: int = 120,
-                  price_range: tuple[float, float] | None = None,
-                  tiers: np.ndarray | None = None) -> LevelProfile:
+def level_profile(
+    rows: pd.DataFrame,
+    time,
+    price: float,
+    max_rows: int = 120,
+    price_range: tuple[float, float] | None = None,
+    tiers: np.ndarray | None = None,
+) -> LevelProfile:
     """Put one snapshot's rows (a single ``time``) on a regular price grid around ``price``."""
     if price_range is None:
         price_range = snapshot_range(rows, price)
@@ -265,8 +286,14 @@ def level_profile(rows: pd.DataFrame, time, price: float, max_rows: int = 120,
             m = (tier == t) & (side_long == is_long)
             if m.any():
                 out[is_long][i] = spread_onto_grid(lo[m], hi[m], w[m], np.zeros(int(m.sum()), np.int64), edges, 1)[:, 0]
-    return LevelProfile(time=np.datetime64(pd.Timestamp(time).to_datetime64()), price=float(price), edges=edges,
-                        tiers=np.asarray(tiers), long=out[True], short=out[False])
+    return LevelProfile(
+        time=np.datetime64(pd.Timestamp(time).to_datetime64()),
+        price=float(price),
+        edges=edges,
+        tiers=np.asarray(tiers),
+        long=out[True],
+        short=out[False],
+    )
 
 
 def price_at(bars: pd.DataFrame, time) -> float:
@@ -291,6 +318,12 @@ def downsample_bars(bars: pd.DataFrame, max_bars: int) -> pd.DataFrame:
         return bars
     per = math.ceil(len(bars) / max_bars)
     g = np.arange(len(bars)) // per
-    agg = bars.groupby(g).agg(ts=("ts", "first"), open=("open", "first"), high=("high", "max"),
-                              low=("low", "min"), close=("close", "last"), volume=("volume", "sum"))
+    agg = bars.groupby(g).agg(
+        ts=("ts", "first"),
+        open=("open", "first"),
+        high=("high", "max"),
+        low=("low", "min"),
+        close=("close", "last"),
+        volume=("volume", "sum"),
+    )
     return agg.reset_index(drop=True)

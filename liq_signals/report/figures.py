@@ -35,8 +35,16 @@ HEATMAP_COLORSCALE = [
     [0.8, "#8fd14f"],
     [1.0, "#fde725"],
 ]
-TIER_COLORS = {5: "#4c78dd", 10: "#35c3e0", 20: "#5fd39b", 25: "#7bd65a", 50: "#f3c13a", 75: "#f08a3c",
-               100: "#f0524f", 125: "#d23ca8"}
+TIER_COLORS = {
+    5: "#4c78dd",
+    10: "#35c3e0",
+    20: "#5fd39b",
+    25: "#7bd65a",
+    50: "#f3c13a",
+    75: "#f08a3c",
+    100: "#f0524f",
+    125: "#d23ca8",
+}
 _FALLBACK = ["#b07aa1", "#9c9ede", "#e7ba52", "#17becf", "#bcbd22"]
 SIDE_COLORS = {"long": "#26c6da", "short": "#ffa726"}
 UP, DOWN = "#0ecb81", "#f6465d"
@@ -103,11 +111,19 @@ def heatmap_figure(
     fig = go.Figure()
     fig.add_trace(_heatmap_trace(m, bars))
     shown = downsample_bars(bars, max_candles)
-    fig.add_trace(go.Candlestick(
-        x=shown["ts"], open=shown["open"], high=shown["high"], low=shown["low"], close=shown["close"],
-        name="price (OHLC)", increasing=dict(line=dict(color=UP, width=1), fillcolor=UP),
-        decreasing=dict(line=dict(color=DOWN, width=1), fillcolor=DOWN), whiskerwidth=0.3,
-    ))
+    fig.add_trace(
+        go.Candlestick(
+            x=shown["ts"],
+            open=shown["open"],
+            high=shown["high"],
+            low=shown["low"],
+            close=shown["close"],
+            name="price (OHLC)",
+            increasing=dict(line=dict(color=UP, width=1), fillcolor=UP),
+            decreasing=dict(line=dict(color=DOWN, width=1), fillcolor=DOWN),
+            whiskerwidth=0.3,
+        )
+    )
     if events is not None and len(events):
         for tr in event_traces(events):
             fig.add_trace(tr)
@@ -144,11 +160,24 @@ def _heatmap_trace(m: HeatmapMatrix, bars: pd.DataFrame) -> go.Heatmap:
     dist = (m.centers[:, None] / closes[None, :] - 1.0) * 1e4
     custom = np.stack([m.long, m.short, m.dominant_tier(), dist], axis=-1).astype("float32")
     return go.Heatmap(
-        x=m.times, y=m.centers, z=z, customdata=custom, zmin=0, zmax=zmax,
-        colorscale=HEATMAP_COLORSCALE, name="est. liquidation notional", showscale=True, showlegend=False,
+        x=m.times,
+        y=m.centers,
+        z=z,
+        customdata=custom,
+        zmin=0,
+        zmax=zmax,
+        colorscale=HEATMAP_COLORSCALE,
+        name="est. liquidation notional",
+        showscale=True,
+        showlegend=False,
         hoverongaps=False,
-        colorbar=dict(title=dict(text="estimated<br>notional<br>(USDT/bin)", side="top"), thickness=12, x=1.0,
-                      xanchor="left", tickformat="~s"),
+        colorbar=dict(
+            title=dict(text="estimated<br>notional<br>(USDT/bin)", side="top"),
+            thickness=12,
+            x=1.0,
+            xanchor="left",
+            tickformat="~s",
+        ),
         hovertemplate=(
             "%{x|%Y-%m-%d %H:%M} UTC<br>price %{y:,.1f} USDT<br>"
             "est. notional %{z:,.0f} USDT<br>long %{customdata[0]:,.0f} / short %{customdata[1]:,.0f}<br>"
@@ -158,9 +187,12 @@ def _heatmap_trace(m: HeatmapMatrix, bars: pd.DataFrame) -> go.Heatmap:
 
 
 def _last_price_line(fig: go.Figure, last: float, row=None, col=None) -> None:
-    kwargs = dict(y=last, line=dict(color=LAST_PRICE, width=1.5, dash="dash"),
-                  annotation=dict(text=f"last {last:,.1f}", font=dict(color=LAST_PRICE), bgcolor="rgba(13,17,23,0.8)"),
-                  annotation_position="top left")
+    kwargs = dict(
+        y=last,
+        line=dict(color=LAST_PRICE, width=1.5, dash="dash"),
+        annotation=dict(text=f"last {last:,.1f}", font=dict(color=LAST_PRICE), bgcolor="rgba(13,17,23,0.8)"),
+        annotation_position="top left",
+    )
     if row is not None:
         kwargs.update(row=row, col=col)
     fig.add_hline(**kwargs)
@@ -186,16 +218,29 @@ def event_traces(events: pd.DataFrame) -> list[go.Scatter]:
             text = [
                 f"{ev} — {s} cluster<br>band {a:,.1f}–{b:,.1f} USDT<br>est. notional {n:,.0f} USDT"
                 f"<br>distance {d:,.0f} bps<br>model {mo}"
-                for s, a, b, n, d, mo in zip(e["side"], e["price_low"], e["price_high"], e["notional_usd"],
-                                             e["distance_bps"], e["model"])
+                for s, a, b, n, d, mo in zip(
+                    e["side"], e["price_low"], e["price_high"], e["notional_usd"], e["distance_bps"], e["model"]
+                )
             ]
             color = "#ffffff" if ev == "swept" else SIDE_COLORS[side]
-            out.append(go.Scatter(
-                x=e["ts"], y=mid, mode="markers", name=f"{ev}: {side} cluster", legendgroup=f"ev-{ev}",
-                visible=visible, hovertext=text, hoverinfo="text",
-                marker=dict(symbol=symbol, size=size, color=color,
-                            line=dict(width=2 if ev == "swept" else 1, color=SIDE_COLORS[side])),
-            ))
+            out.append(
+                go.Scatter(
+                    x=e["ts"],
+                    y=mid,
+                    mode="markers",
+                    name=f"{ev}: {side} cluster",
+                    legendgroup=f"ev-{ev}",
+                    visible=visible,
+                    hovertext=text,
+                    hoverinfo="text",
+                    marker=dict(
+                        symbol=symbol,
+                        size=size,
+                        color=color,
+                        line=dict(width=2 if ev == "swept" else 1, color=SIDE_COLORS[side]),
+                    ),
+                )
+            )
     return out
 
 
@@ -214,13 +259,24 @@ def fill_traces(fills: pd.DataFrame) -> list[go.Scatter]:
         f = fills[(fills["role"] == role) & (fills["order_side"] == side)]
         if f.empty:
             continue
-        out.append(go.Scatter(
-            x=f["ts"], y=f["price"], mode="markers", name=label, legendgroup="fills",
-            customdata=np.stack([f["qty"].to_numpy(float), f["commission"].to_numpy(float)], axis=-1),
-            hovertemplate=f"{label}<br>%{{x|%Y-%m-%d %H:%M}} UTC<br>price %{{y:,.1f}} USDT"
-                          "<br>qty %{customdata[0]} base<br>fee %{customdata[1]:.4f} USDT<extra></extra>",
-            marker=dict(symbol=symbol, size=10, color=color, line=dict(width=2, color=color if "open" in symbol else "#000000")),
-        ))
+        out.append(
+            go.Scatter(
+                x=f["ts"],
+                y=f["price"],
+                mode="markers",
+                name=label,
+                legendgroup="fills",
+                customdata=np.stack([f["qty"].to_numpy(float), f["commission"].to_numpy(float)], axis=-1),
+                hovertemplate=f"{label}<br>%{{x|%Y-%m-%d %H:%M}} UTC<br>price %{{y:,.1f}} USDT"
+                "<br>qty %{customdata[0]} base<br>fee %{customdata[1]:.4f} USDT<extra></extra>",
+                marker=dict(
+                    symbol=symbol,
+                    size=10,
+                    color=color,
+                    line=dict(width=2, color=color if "open" in symbol else "#000000"),
+                ),
+            )
+        )
     return out
 
 
@@ -234,8 +290,13 @@ def pick_times(times: np.ndarray, max_steps: int) -> np.ndarray:
     return uniq[idx]
 
 
-def liquidation_map_figure(heatmap: pd.DataFrame, bars: pd.DataFrame, max_steps: int = 30,
-                           max_rows: int = 120, title: str = "Estimated liquidation map") -> go.Figure:
+def liquidation_map_figure(
+    heatmap: pd.DataFrame,
+    bars: pd.DataFrame,
+    max_steps: int = 30,
+    max_rows: int = 120,
+    title: str = "Estimated liquidation map",
+) -> go.Figure:
     """Coinglass-style liquidation map: horizontal bars per price bin stacked by leverage tier, cumulative
     long curve below the price and short curve above, with a slider over snapshot times (default: last)."""
     tiers = np.unique(heatmap["tier"].to_numpy(np.int64))
@@ -255,55 +316,129 @@ def liquidation_map_figure(heatmap: pd.DataFrame, bars: pd.DataFrame, max_steps:
         for i, tier in enumerate(tiers):
             x = prof.long[i] + prof.short[i]
             side = np.where(prof.long[i] >= prof.short[i], "long", "short")
-            fig.add_trace(go.Bar(
-                x=x, y=centers, orientation="h", width=width * 0.9, name=f"{tier}x", legendgroup=f"tier{tier}",
-                marker=dict(color=tier_color(tier, i), line=dict(width=0)), visible=visible,
-                customdata=np.stack([prof.edges[:-1], prof.edges[1:], dist], axis=-1), hovertext=side,
-                hovertemplate=(f"{tier}x tier, %{{hovertext}} liquidations<br>band %{{customdata[0]:,.1f}}–"
-                               "%{customdata[1]:,.1f} USDT<br>est. notional %{x:,.0f} USDT<br>"
-                               "distance %{customdata[2]:+,.0f} bps<extra></extra>"),
-            ))
-        for name, cum, color in (("cumulative longs (below price)", prof.cumulative_long(), SIDE_COLORS["long"]),
-                                 ("cumulative shorts (above price)", prof.cumulative_short(), SIDE_COLORS["short"])):
-            fig.add_trace(go.Scatter(
-                x=cum, y=centers, xaxis="x2", mode="lines", name=name, visible=visible,
-                line=dict(color=color, width=2.5), customdata=dist, legendgroup=name,
-                hovertemplate=(f"{name}<br>price %{{y:,.1f}} USDT<br>est. notional %{{x:,.0f}} USDT"
-                               "<br>distance %{customdata:+,.0f} bps<extra></extra>"),
-            ))
+            fig.add_trace(
+                go.Bar(
+                    x=x,
+                    y=centers,
+                    orientation="h",
+                    width=width * 0.9,
+                    name=f"{tier}x",
+                    legendgroup=f"tier{tier}",
+                    marker=dict(color=tier_color(tier, i), line=dict(width=0)),
+                    visible=visible,
+                    customdata=np.stack([prof.edges[:-1], prof.edges[1:], dist], axis=-1),
+                    hovertext=side,
+                    hovertemplate=(
+                        f"{tier}x tier, %{{hovertext}} liquidations<br>band %{{customdata[0]:,.1f}}–"
+                        "%{customdata[1]:,.1f} USDT<br>est. notional %{x:,.0f} USDT<br>"
+                        "distance %{customdata[2]:+,.0f} bps<extra></extra>"
+                    ),
+                )
+            )
+        for name, cum, color in (
+            ("cumulative longs (below price)", prof.cumulative_long(), SIDE_COLORS["long"]),
+            ("cumulative shorts (above price)", prof.cumulative_short(), SIDE_COLORS["short"]),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=cum,
+                    y=centers,
+                    xaxis="x2",
+                    mode="lines",
+                    name=name,
+                    visible=visible,
+                    line=dict(color=color, width=2.5),
+                    customdata=dist,
+                    legendgroup=name,
+                    hovertemplate=(
+                        f"{name}<br>price %{{y:,.1f}} USDT<br>est. notional %{{x:,.0f}} USDT"
+                        "<br>distance %{customdata:+,.0f} bps<extra></extra>"
+                    ),
+                )
+            )
         ts_label = pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
-        step_layouts.append(dict(
-            title=dict(text=f"{title} at {ts_label} UTC (price {price:,.1f} USDT)<br><sup>bars: {NOTIONAL_NOTE},"
-                            f" stacked by leverage tier; {width:,.4g} USDT bins</sup>", x=0.01, xanchor="left"),
-            shapes=[dict(type="line", xref="paper", x0=0, x1=1, y0=price, y1=price,
-                         line=dict(color=LAST_PRICE, width=1.5, dash="dash"))],
-            annotations=[dict(xref="paper", x=0.995, y=price, xanchor="right", yanchor="bottom", showarrow=False,
-                              text=f"price {price:,.1f}", font=dict(color=LAST_PRICE))],
-            **{"yaxis.range": [float(prof.edges[0]), float(prof.edges[-1])]},
-        ))
+        step_layouts.append(
+            dict(
+                title=dict(
+                    text=f"{title} at {ts_label} UTC (price {price:,.1f} USDT)<br><sup>bars: {NOTIONAL_NOTE},"
+                    f" stacked by leverage tier; {width:,.4g} USDT bins</sup>",
+                    x=0.01,
+                    xanchor="left",
+                ),
+                shapes=[
+                    dict(
+                        type="line",
+                        xref="paper",
+                        x0=0,
+                        x1=1,
+                        y0=price,
+                        y1=price,
+                        line=dict(color=LAST_PRICE, width=1.5, dash="dash"),
+                    )
+                ],
+                annotations=[
+                    dict(
+                        xref="paper",
+                        x=0.995,
+                        y=price,
+                        xanchor="right",
+                        yanchor="bottom",
+                        showarrow=False,
+                        text=f"price {price:,.1f}",
+                        font=dict(color=LAST_PRICE),
+                    )
+                ],
+                **{"yaxis.range": [float(prof.edges[0]), float(prof.edges[-1])]},
+            )
+        )
     _layout(fig, title, 720)
     fig.update_layout(
-        barmode="stack", bargap=0.05, hovermode="closest", margin=dict(t=110, b=110),
+        barmode="stack",
+        bargap=0.05,
+        hovermode="closest",
+        margin=dict(t=110, b=110),
         xaxis=dict(title="estimated notional per bin (USDT)", tickformat="~s"),
-        xaxis2=dict(title="cumulative estimated notional (USDT)", overlaying="x", side="top", tickformat=".3~s",
-                    showgrid=False, rangemode="tozero"),
+        xaxis2=dict(
+            title="cumulative estimated notional (USDT)",
+            overlaying="x",
+            side="top",
+            tickformat=".3~s",
+            showgrid=False,
+            rangemode="tozero",
+        ),
         yaxis=dict(title="price (USDT)", tickformat=",.0f"),
         legend=dict(y=-0.08, yanchor="top", x=0, xanchor="left"),
     )
     last = step_layouts[-1]
-    fig.update_layout(title=last["title"], shapes=last["shapes"], annotations=last["annotations"],
-                      yaxis_range=last["yaxis.range"])
+    fig.update_layout(
+        title=last["title"], shapes=last["shapes"], annotations=last["annotations"], yaxis_range=last["yaxis.range"]
+    )
     if len(steps_t) > 1:
         n = len(fig.data)
         steps = []
         for k, t in enumerate(steps_t):
             vis = [False] * n
-            vis[k * per_step:(k + 1) * per_step] = [True] * per_step
-            steps.append(dict(method="update", label=pd.Timestamp(t).strftime("%m-%d %H:%M"),
-                              args=[{"visible": vis}, step_layouts[k]]))
-        fig.update_layout(sliders=[dict(active=len(steps_t) - 1, steps=steps, y=-0.16, yanchor="top",
-                                        currentvalue=dict(prefix="snapshot (UTC): "), pad=dict(t=30),
-                                        font=dict(color=TEXT))])
+            vis[k * per_step : (k + 1) * per_step] = [True] * per_step
+            steps.append(
+                dict(
+                    method="update",
+                    label=pd.Timestamp(t).strftime("%m-%d %H:%M"),
+                    args=[{"visible": vis}, step_layouts[k]],
+                )
+            )
+        fig.update_layout(
+            sliders=[
+                dict(
+                    active=len(steps_t) - 1,
+                    steps=steps,
+                    y=-0.16,
+                    yanchor="top",
+                    currentvalue=dict(prefix="snapshot (UTC): "),
+                    pad=dict(t=30),
+                    font=dict(color=TEXT),
+                )
+            ]
+        )
     return fig
 
 
@@ -320,8 +455,9 @@ def common_time(heatmap: pd.DataFrame, at=None) -> np.datetime64:
     return np.datetime64(common[-1], "ns")
 
 
-def compare_models_figure(heatmap: pd.DataFrame, bars: pd.DataFrame, at=None, max_rows: int = 120,
-                          title: str = "Model comparison") -> go.Figure:
+def compare_models_figure(
+    heatmap: pd.DataFrame, bars: pd.DataFrame, at=None, max_rows: int = 120, title: str = "Model comparison"
+) -> go.Figure:
     """Side-by-side liquidation maps of each model (``model`` column) at one snapshot time, plus an
     agreement column: per bin, the smallest share (percent of each model's own total) across models."""
     t = common_time(heatmap, at)
@@ -341,79 +477,160 @@ def compare_models_figure(heatmap: pd.DataFrame, bars: pd.DataFrame, at=None, ma
         tot = per_bin.sum()
         shares[mname] = per_bin / tot * 100 if tot > 0 else per_bin * 0
     agreement = np.min(np.stack(list(shares.values())), axis=0)
-    pairs = [(a, b, profile_overlap(shares[a], shares[b])) for i, a in enumerate(models) for b in models[i + 1:]]
+    pairs = [(a, b, profile_overlap(shares[a], shares[b])) for i, a in enumerate(models) for b in models[i + 1 :]]
     overlap_all = float(agreement.sum()) / 100
     ncol = len(models) + 1
-    fig = make_subplots(rows=1, cols=ncol, shared_yaxes=True, horizontal_spacing=0.02,
-                        subplot_titles=[*models, "agreement"])
+    fig = make_subplots(
+        rows=1, cols=ncol, shared_yaxes=True, horizontal_spacing=0.02, subplot_titles=[*models, "agreement"]
+    )
     dist = (centers / price - 1) * 1e4
     for c, mname in enumerate(models, start=1):
         p = profiles[mname]
         for side, arr in (("long", p.long.sum(axis=0)), ("short", p.short.sum(axis=0))):
-            fig.add_trace(go.Bar(
-                x=arr, y=centers, orientation="h", width=width * 0.9, name=f"{side} liquidations",
-                legendgroup=side, showlegend=c == 1, marker=dict(color=SIDE_COLORS[side], line=dict(width=0)),
-                customdata=np.stack([dist, shares[mname]], axis=-1),
-                hovertemplate=(f"{mname}: {side}<br>price %{{y:,.1f}} USDT<br>est. notional %{{x:,.0f}} USDT"
-                               "<br>share %{customdata[1]:.2f}%<br>distance %{customdata[0]:+,.0f} bps<extra></extra>"),
-            ), row=1, col=c)
+            fig.add_trace(
+                go.Bar(
+                    x=arr,
+                    y=centers,
+                    orientation="h",
+                    width=width * 0.9,
+                    name=f"{side} liquidations",
+                    legendgroup=side,
+                    showlegend=c == 1,
+                    marker=dict(color=SIDE_COLORS[side], line=dict(width=0)),
+                    customdata=np.stack([dist, shares[mname]], axis=-1),
+                    hovertemplate=(
+                        f"{mname}: {side}<br>price %{{y:,.1f}} USDT<br>est. notional %{{x:,.0f}} USDT"
+                        "<br>share %{customdata[1]:.2f}%<br>distance %{customdata[0]:+,.0f} bps<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=c,
+            )
         fig.update_xaxes(title_text="est. notional (USDT)", tickformat="~s", row=1, col=c)
-    fig.add_trace(go.Bar(
-        x=agreement, y=centers, orientation="h", width=width * 0.9, name="agreement (min share)",
-        marker=dict(color="#c792ea", line=dict(width=0)), customdata=dist,
-        hovertemplate="agreement<br>price %{y:,.1f} USDT<br>min share %{x:.2f}%<br>distance %{customdata:+,.0f} bps"
-                      "<extra></extra>",
-    ), row=1, col=ncol)
+    fig.add_trace(
+        go.Bar(
+            x=agreement,
+            y=centers,
+            orientation="h",
+            width=width * 0.9,
+            name="agreement (min share)",
+            marker=dict(color="#c792ea", line=dict(width=0)),
+            customdata=dist,
+            hovertemplate="agreement<br>price %{y:,.1f} USDT<br>min share %{x:.2f}%<br>distance %{customdata:+,.0f} bps"
+            "<extra></extra>",
+        ),
+        row=1,
+        col=ncol,
+    )
     fig.update_xaxes(title_text="min share across models (%)", row=1, col=ncol)
     for c in range(1, ncol + 1):
         fig.add_hline(y=price, line=dict(color=LAST_PRICE, width=1.5, dash="dash"), row=1, col=c)
     pair_txt = ", ".join(f"{a} vs {b} {v:.2f}" for a, b, v in pairs)
-    _layout(fig, f"{title} at {pd.Timestamp(t):%Y-%m-%d %H:%M} UTC (price {price:,.1f} USDT, red dashed)"
-                 f"<br><sup>bars: {NOTIONAL_NOTE}; agreement = profile overlap {overlap_all:.2f} "
-                 f"(1 = identical shape, 0 = disjoint); pairs: {pair_txt}</sup>", 680)
-    fig.update_layout(barmode="stack", bargap=0.05, margin=dict(t=120, b=90),
-                      legend=dict(orientation="h", y=-0.12, yanchor="top", x=0, xanchor="left"))
+    _layout(
+        fig,
+        f"{title} at {pd.Timestamp(t):%Y-%m-%d %H:%M} UTC (price {price:,.1f} USDT, red dashed)"
+        f"<br><sup>bars: {NOTIONAL_NOTE}; agreement = profile overlap {overlap_all:.2f} "
+        f"(1 = identical shape, 0 = disjoint); pairs: {pair_txt}</sup>",
+        680,
+    )
+    fig.update_layout(
+        barmode="stack",
+        bargap=0.05,
+        margin=dict(t=120, b=90),
+        legend=dict(orientation="h", y=-0.12, yanchor="top", x=0, xanchor="left"),
+    )
     fig.update_yaxes(title_text="price (USDT)", tickformat=",.0f", range=[lo, hi], row=1, col=1)
     return fig
 
 
 # ---------------------------------------------------------------------------------------------- strategy
-def strategy_figure(bars: pd.DataFrame, fills: pd.DataFrame | None, account: pd.DataFrame | None,
-                    stats: dict, title: str = "Strategy") -> go.Figure:
+def strategy_figure(
+    bars: pd.DataFrame, fills: pd.DataFrame | None, account: pd.DataFrame | None, stats: dict, title: str = "Strategy"
+) -> go.Figure:
     """Equity (mark-to-market from fills and closes, and the account balance), drawdown, and a table of
     Nautilus's performance statistics."""
     start = float(account["balance"].iloc[0]) if account is not None and len(account) else 0.0
     eq = equity_curve(bars, fills, start)
     fig = make_subplots(
-        rows=2, cols=2, column_widths=[0.66, 0.34], row_heights=[0.68, 0.32], vertical_spacing=0.06,
-        horizontal_spacing=0.05, shared_xaxes=True,
+        rows=2,
+        cols=2,
+        column_widths=[0.66, 0.34],
+        row_heights=[0.68, 0.32],
+        vertical_spacing=0.06,
+        horizontal_spacing=0.05,
+        shared_xaxes=True,
         specs=[[{"type": "xy"}, {"type": "table", "rowspan": 2}], [{"type": "xy"}, None]],
     )
-    fig.add_trace(go.Scatter(x=eq["ts"], y=eq["equity"], mode="lines", name="equity, mark-to-market",
-                             line=dict(color="#4fc3f7", width=1.8),
-                             hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>equity %{y:,.2f} USDT<extra></extra>"),
-                  row=1, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=eq["ts"],
+            y=eq["equity"],
+            mode="lines",
+            name="equity, mark-to-market",
+            line=dict(color="#4fc3f7", width=1.8),
+            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>equity %{y:,.2f} USDT<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     if account is not None and len(account):
-        fig.add_trace(go.Scatter(x=account["ts"], y=account["balance"], mode="lines", line_shape="hv",
-                                 name="account balance (realised)", line=dict(color="#ffd54f", width=1.2, dash="dot"),
-                                 hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>balance %{y:,.2f} USDT<extra></extra>"),
-                      row=1, col=1)
-    fig.add_trace(go.Scatter(x=eq["ts"], y=eq["drawdown_pct"], mode="lines", fill="tozeroy", name="drawdown",
-                             line=dict(color="#ef5350", width=1), fillcolor="rgba(239,83,80,0.3)",
-                             hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>drawdown %{y:.2f}%<extra></extra>"),
-                  row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=account["ts"],
+                y=account["balance"],
+                mode="lines",
+                line_shape="hv",
+                name="account balance (realised)",
+                line=dict(color="#ffd54f", width=1.2, dash="dot"),
+                hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>balance %{y:,.2f} USDT<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=eq["ts"],
+            y=eq["drawdown_pct"],
+            mode="lines",
+            fill="tozeroy",
+            name="drawdown",
+            line=dict(color="#ef5350", width=1),
+            fillcolor="rgba(239,83,80,0.3)",
+            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>drawdown %{y:.2f}%<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
     names, values = stats_rows(stats)
     if not names:
         names, values = ["(no statistics)"], ["stats.json missing or empty"]
-    fig.add_trace(go.Table(
-        columnwidth=[0.62, 0.38],
-        header=dict(values=["Nautilus statistic", "value"], fill_color="#1b2230", font=dict(color=TEXT, size=12),
-                    align="left", line_color=GRID),
-        cells=dict(values=[names, values], fill_color=PANEL_BG, font=dict(color=TEXT, size=11), align="left",
-                   line_color=GRID, height=22),
-    ), row=1, col=2)
-    _layout(fig, f"{title}<br><sup>equity in USDT (fees included, funding not simulated); drawdown from the "
-                 "running peak</sup>", 620)
+    fig.add_trace(
+        go.Table(
+            columnwidth=[0.62, 0.38],
+            header=dict(
+                values=["Nautilus statistic", "value"],
+                fill_color="#1b2230",
+                font=dict(color=TEXT, size=12),
+                align="left",
+                line_color=GRID,
+            ),
+            cells=dict(
+                values=[names, values],
+                fill_color=PANEL_BG,
+                font=dict(color=TEXT, size=11),
+                align="left",
+                line_color=GRID,
+                height=22,
+            ),
+        ),
+        row=1,
+        col=2,
+    )
+    _layout(
+        fig,
+        f"{title}<br><sup>equity in USDT (fees included, funding not simulated); drawdown from the running peak</sup>",
+        620,
+    )
     fig.update_yaxes(title_text="equity (USDT)", tickformat=",.0f", row=1, col=1)
     fig.update_yaxes(title_text="drawdown (%)", row=2, col=1)
     fig.update_xaxes(title_text="time (UTC)", row=2, col=1)
@@ -443,8 +660,9 @@ def stats_rows(stats: dict, prefix: str = "") -> tuple[list[str], list[str]]:
 def figure_for_empty(message: str, title: str) -> go.Figure:
     """A small placeholder figure with a message (used where a panel has no data)."""
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                       font=dict(size=14, color=TEXT))
+    fig.add_annotation(
+        text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font=dict(size=14, color=TEXT)
+    )
     _layout(fig, title, 200)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -40,8 +40,12 @@ def _text(value) -> str:
 
 def baseline_text(baseline: dict, diff: dict) -> str:
     """'no_signal: PnL -12.00 USDT ... · run − baseline: PnL +3.40 USDT, ...' (USDT; trades = positions)."""
-    labels = (("pnl_total", "PnL"), ("max_drawdown_usdt", "max drawdown"), ("trades", "trades"),
-              ("funding_net_usdt", "funding"))
+    labels = (
+        ("pnl_total", "PnL"),
+        ("max_drawdown_usdt", "max drawdown"),
+        ("trades", "trades"),
+        ("funding_net_usdt", "funding"),
+    )
 
     def fmt(v, sign=""):
         if v is None:
@@ -64,8 +68,9 @@ def period_text(bars: pd.DataFrame) -> str:
     return f"{ts.iloc[0]:%Y-%m-%d %H:%M} → {ts.iloc[-1]:%Y-%m-%d %H:%M} UTC, {len(ts):,} bars{step_txt}"
 
 
-def header_html(title: str, bars: pd.DataFrame, meta: dict, summary: dict | None = None,
-                run_config: dict | None = None) -> str:
+def header_html(
+    title: str, bars: pd.DataFrame, meta: dict, summary: dict | None = None, run_config: dict | None = None
+) -> str:
     """Header block. ``meta`` keys (all optional): instrument, model, parameters, brackets, sources, strategy."""
     summary = summary or {}
     rc = run_config or {}
@@ -86,11 +91,18 @@ def header_html(title: str, bars: pd.DataFrame, meta: dict, summary: dict | None
     ]
     if summary:
         res = []
-        for key, label in (("signals_published", "signals"), ("orders", "orders"),
-                           ("orders_rejected", "rejected orders"), ("orders_denied", "denied orders"), ("fills", "fills"),
-                           ("pnl_total", "PnL total (USDT)"), ("max_drawdown_usdt", "max drawdown (USDT)"),
-                           ("trades", "trades"), ("funding_net_usdt", "net funding (USDT)"),
-                           ("wall_seconds", "wall time (s)")):
+        for key, label in (
+            ("signals_published", "signals"),
+            ("orders", "orders"),
+            ("orders_rejected", "rejected orders"),
+            ("orders_denied", "denied orders"),
+            ("fills", "fills"),
+            ("pnl_total", "PnL total (USDT)"),
+            ("max_drawdown_usdt", "max drawdown (USDT)"),
+            ("trades", "trades"),
+            ("funding_net_usdt", "net funding (USDT)"),
+            ("wall_seconds", "wall time (s)"),
+        ):
             if key in summary:
                 v = summary[key]
                 res.append(f"{label} {v:,.2f}" if isinstance(v, float) else f"{label} {v}")

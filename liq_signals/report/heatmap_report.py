@@ -80,7 +80,9 @@ def write_heatmap_html(heatmap, bars, out: Path, meta: dict | None = None, event
     title = f"{m.get('instrument', '')} estimated liquidation heatmap — model {m.get('model', '?')}".strip()
     head = header_html(title, b, m) + _notes_html(m)
     sections = [
-        Section("Liquidation heatmap (estimated)", F.heatmap_figure(df, b, events, None, title=title), div_id="heatmap"),
+        Section(
+            "Liquidation heatmap (estimated)", F.heatmap_figure(df, b, events, None, title=title), div_id="heatmap"
+        ),
         Section("Liquidation map at a snapshot (estimated)", F.liquidation_map_figure(df, b), div_id="liqmap"),
     ]
     return write_page(out, title, head, sections)
@@ -125,23 +127,37 @@ def write_compare_html(comparison, bars, out: Path, meta: dict | None = None, at
         cmp_fig = F.compare_models_figure(df, b, at=at)
     except ValueError as exc:
         raise LiqSignalsError(str(exc)) from None
-    missing = [str(n) for n in getattr(getattr(comparison, "heatmaps", {}), "keys", lambda: [])() if str(n) not in models]
+    missing = [
+        str(n) for n in getattr(getattr(comparison, "heatmaps", {}), "keys", lambda: [])() if str(n) not in models
+    ]
     note = f"Models with no estimated levels in the period (not shown): {', '.join(missing)}." if missing else ""
     sections = [Section("Models side by side at one snapshot", cmp_fig, text=note, div_id="compare")]
     if agreement is not None and len(agreement):
         cols = list(agreement.columns)
         cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in agreement[c]] for c in cols]
-        tbl = go.Figure(go.Table(header=dict(values=cols, fill_color="#1b2230", align="left"),
-                                 cells=dict(values=cells, fill_color=F.PANEL_BG, align="left", height=22)))
+        tbl = go.Figure(
+            go.Table(
+                header=dict(values=cols, fill_color="#1b2230", align="left"),
+                cells=dict(values=cells, fill_color=F.PANEL_BG, align="left", height=22),
+            )
+        )
         F._layout(tbl, "Pairwise agreement over the period (mean over snapshot times)", 120 + 26 * len(agreement))
-        sections.append(Section("Agreement over the whole period", tbl,
-                                text="spearman: rank correlation over buckets either model fills; cosine: "
-                                     "similarity of the long+short profiles; top_k_overlap: Jaccard overlap of "
-                                     "the k largest (side, bucket) cells.", div_id="agreement"))
+        sections.append(
+            Section(
+                "Agreement over the whole period",
+                tbl,
+                text="spearman: rank correlation over buckets either model fills; cosine: "
+                "similarity of the long+short profiles; top_k_overlap: Jaccard overlap of "
+                "the k largest (side, bucket) cells.",
+                div_id="agreement",
+            )
+        )
     for i, name in enumerate(models):
-        sections.append(Section(
-            f"Heatmap — model {name}",
-            F.heatmap_figure(df[df["model"] == name], b, title=f"model {name}", max_cols=360, max_rows=160),
-            div_id=f"heatmap-{i}",
-        ))
+        sections.append(
+            Section(
+                f"Heatmap — model {name}",
+                F.heatmap_figure(df[df["model"] == name], b, title=f"model {name}", max_cols=360, max_rows=160),
+                div_id=f"heatmap-{i}",
+            )
+        )
     return write_page(out, title, head, sections)

@@ -21,8 +21,12 @@ details { font-size:12px; margin:6px 0; } pre { background:#161c26; padding:8px;
 .fig { margin:6px 0 12px 0; }
 """
 
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False,
-               "toImageButtonOptions": {"format": "png", "scale": 2}}
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "scrollZoom": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 
 
 @dataclass(frozen=True)

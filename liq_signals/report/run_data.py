@@ -137,7 +137,9 @@ def _money(values: pd.Series) -> np.ndarray:
 
 
 def normalise_fills(
-    fills: pd.DataFrame, positions: pd.DataFrame | None = None, orders: pd.DataFrame | None = None,
+    fills: pd.DataFrame,
+    positions: pd.DataFrame | None = None,
+    orders: pd.DataFrame | None = None,
     file: str = "fills.csv",
 ) -> pd.DataFrame:
     """One row per fill: ts, order_side (BUY/SELL), price (USDT), qty (base), commission (USDT),
@@ -165,7 +167,9 @@ def normalise_fills(
     out["order_side"] = out["order_side"].astype(str).str.upper()
     out["price"] = pd.to_numeric(out["price"], errors="coerce").astype("float64")
     out["qty"] = pd.to_numeric(out["qty"], errors="coerce").astype("float64")
-    comm_col = "commission" if "commission" in fills.columns else "commissions" if "commissions" in fills.columns else None
+    comm_col = (
+        "commission" if "commission" in fills.columns else "commissions" if "commissions" in fills.columns else None
+    )
     out["commission"] = _money(fills[comm_col]) if comm_col else 0.0
     out["client_order_id"] = (
         fills["client_order_id"].astype(str).to_numpy() if "client_order_id" in fills.columns else ""
@@ -181,7 +185,9 @@ def _fill_roles(fills: pd.DataFrame, positions: pd.DataFrame | None, orders: pd.
         opening = set(positions["opening_order_id"].astype(str))
         return np.where(ids.isin(opening), "entry", "exit")
     if orders is not None and {"client_order_id", "is_reduce_only"} <= set(orders.columns) and len(orders):
-        reduce_only = set(orders.loc[orders["is_reduce_only"].astype(str).str.lower() == "true", "client_order_id"].astype(str))
+        reduce_only = set(
+            orders.loc[orders["is_reduce_only"].astype(str).str.lower() == "true", "client_order_id"].astype(str)
+        )
         return np.where(ids.isin(reduce_only), "exit", "entry")
     signed = np.where(fills["order_side"].to_numpy() == "BUY", 1.0, -1.0) * fills["qty"].to_numpy()
     before = np.concatenate([[0.0], np.cumsum(signed)[:-1]])

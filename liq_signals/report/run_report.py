@@ -61,39 +61,61 @@ def build_sections(data: RunData) -> list:
     instrument = data.summary.get("instrument", "")
     if main is not None and len(main):
         n_ev = 0 if data.events is None else len(data.events)
-        sections.append(Section(
-            "Liquidation heatmap (estimated)",
-            F.heatmap_figure(main, data.bars, data.events, data.fills,
-                             title=f"{instrument} estimated liquidation heatmap".strip()),
-            text=("Colour: estimated USDT notional that would be liquidated per price bin (purple low → yellow "
-                  f"high); candles: price; red dashed: last price. {n_ev:,} proximity events (◆ entered, "
-                  "✕ swept; 'left' hidden — click the legend), strategy fills ▲ buy / ▼ sell (filled = entry, "
-                  "open = exit). A band that ends abruptly was swept by price."),
-            div_id="heatmap",
-        ))
-        sections.append(Section(
-            "Liquidation map at a snapshot (estimated)",
-            F.liquidation_map_figure(main, data.bars),
-            text="Bars: estimated notional per price bin, stacked by leverage tier; curves: cumulative longs "
-                 "liquidated if price falls to a level (below) and shorts if it rises to it (above). Use the "
-                 "slider to move through snapshot times (default: the end of the run).",
-            div_id="liqmap",
-        ))
+        sections.append(
+            Section(
+                "Liquidation heatmap (estimated)",
+                F.heatmap_figure(
+                    main,
+                    data.bars,
+                    data.events,
+                    data.fills,
+                    title=f"{instrument} estimated liquidation heatmap".strip(),
+                ),
+                text=(
+                    "Colour: estimated USDT notional that would be liquidated per price bin (purple low → yellow "
+                    f"high); candles: price; red dashed: last price. {n_ev:,} proximity events (◆ entered, "
+                    "✕ swept; 'left' hidden — click the legend), strategy fills ▲ buy / ▼ sell (filled = entry, "
+                    "open = exit). A band that ends abruptly was swept by price."
+                ),
+                div_id="heatmap",
+            )
+        )
+        sections.append(
+            Section(
+                "Liquidation map at a snapshot (estimated)",
+                F.liquidation_map_figure(main, data.bars),
+                text="Bars: estimated notional per price bin, stacked by leverage tier; curves: cumulative longs "
+                "liquidated if price falls to a level (below) and shorts if it rises to it (above). Use the "
+                "slider to move through snapshot times (default: the end of the run).",
+                div_id="liqmap",
+            )
+        )
     else:
-        sections.append(Section("Liquidation heatmap (estimated)",
-                                F.figure_for_empty("heatmap.parquet missing or empty in this run", "No heatmap"),
-                                div_id="heatmap"))
+        sections.append(
+            Section(
+                "Liquidation heatmap (estimated)",
+                F.figure_for_empty("heatmap.parquet missing or empty in this run", "No heatmap"),
+                div_id="heatmap",
+            )
+        )
     if hm is not None and "model" in hm.columns and hm["model"].nunique() >= 2:
         try:
             fig = F.compare_models_figure(hm, data.bars)
         except ValueError as exc:
             fig = F.figure_for_empty(str(exc), "Model comparison")
-        sections.append(Section("Model comparison (estimated)", fig,
-                                text="The same snapshot time under each model; agreement = smallest share "
-                                     "of each model's total per bin.", div_id="compare"))
+        sections.append(
+            Section(
+                "Model comparison (estimated)",
+                fig,
+                text="The same snapshot time under each model; agreement = smallest share "
+                "of each model's total per bin.",
+                div_id="compare",
+            )
+        )
     if data.fills is not None or data.account is not None or data.stats:
-        sections.append(Section("Strategy", F.strategy_figure(data.bars, data.fills, data.account, data.stats),
-                                div_id="strategy"))
+        sections.append(
+            Section("Strategy", F.strategy_figure(data.bars, data.fills, data.account, data.stats), div_id="strategy")
+        )
     return sections
 
 

@@ -115,13 +115,15 @@ def write_sweep_page(out_dir: Path, run_ids: list[str], title: str = "") -> Path
         rows.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h, _, _ in COLUMNS)
     title = title or f"Sweep of {len(run_ids)} runs"
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-            "<div class='sub'>One row per run (from its summary.json); click a header to sort. PnL includes "
-            "commissions and funding (USDT); max drawdown = largest fall of the account balance from its peak; "
-            "vs baseline = this run's PnL minus its baseline's (see backtests/README.md).</div>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<script>{SORT_JS}</script></body></html>")
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        "<div class='sub'>One row per run (from its summary.json); click a header to sort. PnL includes "
+        "commissions and funding (USDT); max drawdown = largest fall of the account balance from its peak; "
+        "vs baseline = this run's PnL minus its baseline's (see backtests/README.md).</div>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<script>{SORT_JS}</script></body></html>"
+    )
     out = out_dir / INDEX_NAME
     out.write_text(page, encoding="utf-8")
     return out

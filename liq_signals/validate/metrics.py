@@ -167,9 +167,7 @@ class SideScore:
     n_touched: int
 
 
-def score_side(
-    zones: pd.DataFrame, events: pd.DataFrame, side: str, path_low: float, path_high: float
-) -> SideScore:
+def score_side(zones: pd.DataFrame, events: pd.DataFrame, side: str, path_low: float, path_high: float) -> SideScore:
     """Score ``zones`` against ``events`` for ``side`` (``long``/``short``/``all``) given the price path range."""
     if side == "all":
         z, ev = zones, events

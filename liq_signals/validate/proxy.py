@@ -30,8 +30,9 @@ def load_open_interest(con, symbol: str, start: pd.Timestamp, end: pd.Timestamp)
     return reader.open_interest_series(con, symbol, start, end)
 
 
-def oi_drop_events(oi: pd.DataFrame, bars: pd.DataFrame, min_drop: float = DEFAULT_MIN_DROP,
-                   max_gap: pd.Timedelta | None = None) -> pd.DataFrame:
+def oi_drop_events(
+    oi: pd.DataFrame, bars: pd.DataFrame, min_drop: float = DEFAULT_MIN_DROP, max_gap: pd.Timedelta | None = None
+) -> pd.DataFrame:
     """Proxy events (columns time, start_time, side, price_low, price_high, notional_usd).
 
     ``bars``: columns open_time, close_time (exclusive end, = open_time + interval), high, low.

@@ -51,8 +51,13 @@ def _clean(v):
     return v
 
 
-PRIOR_FIELDS = ("tier_weights", "tier_half_life_hours", "representative_notional_usd", "side_attribution",
-                "ensemble_weights")
+PRIOR_FIELDS = (
+    "tier_weights",
+    "tier_half_life_hours",
+    "representative_notional_usd",
+    "side_attribution",
+    "ensemble_weights",
+)
 
 
 def engine_priors(r: ValidationResult) -> dict:
@@ -63,21 +68,45 @@ def engine_priors(r: ValidationResult) -> dict:
 
 def _settings(r: ValidationResult) -> dict:
     c = r.config
-    return {"start": c.start.isoformat(), "end": c.end.isoformat(), "every": c.every, "horizons": list(c.horizons),
-            "top_k": c.top_k, "top_k_per": "side", "zones": c.zones, "bucket_bps": c.bucket_bps,
-            "min_events": c.min_events, "seed": c.seed, "baseline_draws": c.baseline_draws, "warmup": c.warmup,
-            "proxy": c.proxy, "proxy_min_drop": c.proxy_min_drop if c.proxy else None,
-            "engine_overrides": ov.format_overrides(c.engine_overrides), "engine_priors": engine_priors(r)}
+    return {
+        "start": c.start.isoformat(),
+        "end": c.end.isoformat(),
+        "every": c.every,
+        "horizons": list(c.horizons),
+        "top_k": c.top_k,
+        "top_k_per": "side",
+        "zones": c.zones,
+        "bucket_bps": c.bucket_bps,
+        "min_events": c.min_events,
+        "seed": c.seed,
+        "baseline_draws": c.baseline_draws,
+        "warmup": c.warmup,
+        "proxy": c.proxy,
+        "proxy_min_drop": c.proxy_min_drop if c.proxy else None,
+        "engine_overrides": ov.format_overrides(c.engine_overrides),
+        "engine_priors": engine_priors(r),
+    }
 
 
 def model_object(r: ValidationResult, model: str) -> dict:
     res = r.results[model]
-    return _clean({
-        "symbol": r.config.symbol, "model": model, "snapshots": res.snapshots, "events": res.events,
-        "scored": res.scored, "reason": res.reason, "proxy": r.is_proxy, "ground_truth": r.ground_truth,
-        "baseline": r.baseline, "metrics": res.metrics if res.scored else None,
-        "skipped": res.skipped if res.scored else None, "settings": _settings(r), "notes": r.notes + res.notes,
-    })
+    return _clean(
+        {
+            "symbol": r.config.symbol,
+            "model": model,
+            "snapshots": res.snapshots,
+            "events": res.events,
+            "scored": res.scored,
+            "reason": res.reason,
+            "proxy": r.is_proxy,
+            "ground_truth": r.ground_truth,
+            "baseline": r.baseline,
+            "metrics": res.metrics if res.scored else None,
+            "skipped": res.skipped if res.scored else None,
+            "settings": _settings(r),
+            "notes": r.notes + res.notes,
+        }
+    )
 
 
 def to_json_obj(r: ValidationResult) -> dict:
@@ -85,9 +114,18 @@ def to_json_obj(r: ValidationResult) -> dict:
     models = list(r.results)
     if len(models) == 1:
         return model_object(r, models[0])
-    return _clean({"symbol": r.config.symbol, "model": "all", "proxy": r.is_proxy, "ground_truth": r.ground_truth,
-                   "baseline": r.baseline, "settings": _settings(r), "notes": r.notes,
-                   "models": {m: model_object(r, m) for m in models}})
+    return _clean(
+        {
+            "symbol": r.config.symbol,
+            "model": "all",
+            "proxy": r.is_proxy,
+            "ground_truth": r.ground_truth,
+            "baseline": r.baseline,
+            "settings": _settings(r),
+            "notes": r.notes,
+            "models": {m: model_object(r, m) for m in models},
+        }
+    )
 
 
 def to_json(r: ValidationResult) -> str:
@@ -101,14 +139,22 @@ def metrics_frame(r: ValidationResult) -> pd.DataFrame:
     sets = ov.override_text(r.config.engine_overrides)
     for m, res in r.results.items():
         if not res.scored:
-            rows.append({"model": m, "scored": False, "reason": res.reason, "proxy": r.is_proxy,
-                         "engine_overrides": sets})
+            rows.append(
+                {"model": m, "scored": False, "reason": res.reason, "proxy": r.is_proxy, "engine_overrides": sets}
+            )
             continue
         for h, sides in res.metrics.items():
             for s, d in sides.items():
                 lo, hi = d["precision_wilson95"]
-                row = {"model": m, "scored": True, "reason": "", "proxy": r.is_proxy, "engine_overrides": sets,
-                       "horizon": h, "side": s}
+                row = {
+                    "model": m,
+                    "scored": True,
+                    "reason": "",
+                    "proxy": r.is_proxy,
+                    "engine_overrides": sets,
+                    "horizon": h,
+                    "side": s,
+                }
                 row.update({k: v for k, v in d.items() if k != "precision_wilson95"})
                 row.update(wilson95_low=lo, wilson95_high=hi, **{f"skipped_{k}": v for k, v in res.skipped[h].items()})
                 rows.append(row)
@@ -141,15 +187,39 @@ def summary_rows(r: ValidationResult) -> list[list[str]]:
         for h, sides in res.metrics.items():
             for s, d in sides.items():
                 lo, hi = d["precision_wilson95"]
-                out.append([m, h, s, _fmt(d["precision_at_k"], True), _fmt(d["baseline_precision_at_k"], True),
-                            _fmt(d["lift"]), f"{_fmt(lo, True)}–{_fmt(hi, True)}", _fmt(d["notional_recall"], True),
-                            _fmt(d["baseline_notional_recall"], True), _fmt(d["spearman"]),
-                            f"{d['n_events']}/{d['n_zones']}", str(res.skipped[h]["scored"])])
+                out.append(
+                    [
+                        m,
+                        h,
+                        s,
+                        _fmt(d["precision_at_k"], True),
+                        _fmt(d["baseline_precision_at_k"], True),
+                        _fmt(d["lift"]),
+                        f"{_fmt(lo, True)}–{_fmt(hi, True)}",
+                        _fmt(d["notional_recall"], True),
+                        _fmt(d["baseline_notional_recall"], True),
+                        _fmt(d["spearman"]),
+                        f"{d['n_events']}/{d['n_zones']}",
+                        str(res.skipped[h]["scored"]),
+                    ]
+                )
     return out
 
 
-HEADERS = ["model", "horizon", "side", "precision@k", "baseline", "lift", "Wilson 95%", "recall",
-           "baseline recall", "Spearman", "events/zones", "windows"]
+HEADERS = [
+    "model",
+    "horizon",
+    "side",
+    "precision@k",
+    "baseline",
+    "lift",
+    "Wilson 95%",
+    "recall",
+    "baseline recall",
+    "Spearman",
+    "events/zones",
+    "windows",
+]
 
 
 def write_outputs(r: ValidationResult, out_dir: str | Path) -> list[Path]:
@@ -181,8 +251,9 @@ def render_html(r: ValidationResult) -> str:
     notes = "".join(f"<li>{e(n)}</li>" for n in r.notes + [n for res in r.results.values() for n in res.notes])
     sets = ov.override_text(c.engine_overrides)
     priors = "; ".join(f"{k} = {v}" for k, v in engine_priors(r).items())
-    engine = (f"Engine overrides (--set): <code>{e(sets)}</code>" if sets else "Engine: default priors") \
-        + f".<br>Priors used: {e(priors)}."
+    engine = (
+        f"Engine overrides (--set): <code>{e(sets)}</code>" if sets else "Engine: default priors"
+    ) + f".<br>Priors used: {e(priors)}."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:1.5em}}table{{border-collapse:collapse}}
@@ -194,7 +265,7 @@ Zones: top {c.top_k} {e(c.zones)} per side; snapshots every {e(c.every)}; window
 {c.min_events} events skipped. Wilson intervals treat zones as independent trials (overlapping windows make them optimistic).<br>
 {engine}</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Windows scored / skipped</h2><ul>{''.join(skips)}</ul>
+<h2>Windows scored / skipped</h2><ul>{"".join(skips)}</ul>
 <h2>Notes</h2><ul>{notes}</ul>
 </body></html>
 """

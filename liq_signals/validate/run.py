@@ -46,8 +46,13 @@ BASELINE_DESCRIPTION = (
 )
 PROXY_LABEL = "PROXY (oi-drop): realized liquidations estimated from open-interest drops, not recorded events"
 
-RESERVED_ENGINE_FIELDS = {"symbol": "--symbol", "model": "--model", "bucket_mode": "--bucket-bps (always bps)",
-                          "bucket_bps": "--bucket-bps"}
+RESERVED_ENGINE_FIELDS = {
+    "symbol": "--symbol",
+    "model": "--model",
+    "bucket_mode": "--bucket-bps (always bps)",
+    "bucket_bps": "--bucket-bps",
+}
+
 
 def parse_duration(text: str, name: str = "duration") -> pd.Timedelta:
     """'15m' / '4h' / '1d' (any duration with a unit, ``liq_signals.times.to_duration_ns``) -> Timedelta;
@@ -141,8 +146,9 @@ class ValidateConfig:
 
     def engine_config(self, model: str):
         """The ``EngineConfig`` this run builds for ``model``: defaults + ``engine_overrides``."""
-        return ov.apply_overrides(self.engine_overrides, symbol=self.symbol, model=model, bucket_mode="bps",
-                                  bucket_bps=self.bucket_bps)
+        return ov.apply_overrides(
+            self.engine_overrides, symbol=self.symbol, model=model, bucket_mode="bps", bucket_bps=self.bucket_bps
+        )
 
     def horizon_deltas(self) -> dict[str, pd.Timedelta]:
         return {h: parse_duration(h, "horizons") for h in self.horizons}
@@ -202,8 +208,11 @@ def zones_from_snapshot(snap, top_k: int, mode: str = "buckets") -> pd.DataFrame
     return pd.DataFrame(rows, columns=["side", "price_low", "price_high", "intensity"])
 
 
-_INPUT_WORDS = {"open_interest": ("open interest", "OI"), "trades": ("trades", "aggTrades"),
-                "funding": ("funding", "funding")}
+_INPUT_WORDS = {
+    "open_interest": ("open interest", "OI"),
+    "trades": ("trades", "aggTrades"),
+    "funding": ("funding", "funding"),
+}
 
 
 def missing_inputs_reason(model: str, inputs, start: pd.Timestamp, end: pd.Timestamp) -> str | None:
@@ -269,10 +278,14 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
     try:
         if cfg.proxy == "oi-drop":
             oi = px.load_open_interest(con, cfg.symbol, cfg.start - max_h, cfg.end + max_h)
-            pbars = pd.DataFrame({
-                "open_time": pd.to_datetime(inputs.bars["ts_ns"] - inputs.interval_ns, unit="ns"),
-                "close_time": pd.to_datetime(inputs.bars["ts_ns"], unit="ns"),
-                "high": inputs.bars["high"], "low": inputs.bars["low"]})
+            pbars = pd.DataFrame(
+                {
+                    "open_time": pd.to_datetime(inputs.bars["ts_ns"] - inputs.interval_ns, unit="ns"),
+                    "close_time": pd.to_datetime(inputs.bars["ts_ns"], unit="ns"),
+                    "high": inputs.bars["high"],
+                    "low": inputs.bars["low"],
+                }
+            )
             truth = px.oi_drop_events(oi, pbars, cfg.proxy_min_drop)
             intervals = px.oi_coverage(oi)
             ground = PROXY_LABEL + f" (OI drop > {cfg.proxy_min_drop:.2%} between consecutive snapshots)"
@@ -330,8 +343,10 @@ def run_validation(cfg: ValidateConfig, progress=None) -> ValidationResult:
                 progress()
         res.events = len(scored_event_ids)
         if uninitialized:
-            res.notes.append(f"{uninitialized} of {len(times)} snapshots were taken before the engine had "
-                             f"{ecfg.min_history_hours:g} h of history (engine not initialized)")
+            res.notes.append(
+                f"{uninitialized} of {len(times)} snapshots were taken before the engine had "
+                f"{ecfg.min_history_hours:g} h of history (engine not initialized)"
+            )
         res.metrics, res.skipped = aggregate(res.rows, cfg.horizons, len(times))
         results[model] = res
     desc = BASELINE_DESCRIPTION.format(draws=cfg.baseline_draws, seed=cfg.seed)
@@ -356,13 +371,20 @@ def _score_into(row: dict, zones, events, p0, lo, hi, rng, draws) -> None:
     for s in SIDES_ALL:
         sc = scores[s]
         d = dist_bps if s == "all" else dist_bps[sides == s]
-        row.update({
-            f"{s}_zones": sc.n_zones, f"{s}_hits": sc.hits, f"{s}_base_hits": base[s][0],
-            f"{s}_captured_usd": sc.captured_usd, f"{s}_base_captured_usd": base[s][1],
-            f"{s}_realized_usd": sc.realized_usd, f"{s}_events": sc.n_events,
-            f"{s}_spearman": sc.spearman, f"{s}_touched": sc.n_touched,
-            f"{s}_distance_bps": float(np.median(d)) if len(d) else math.nan,
-        })
+        row.update(
+            {
+                f"{s}_zones": sc.n_zones,
+                f"{s}_hits": sc.hits,
+                f"{s}_base_hits": base[s][0],
+                f"{s}_captured_usd": sc.captured_usd,
+                f"{s}_base_captured_usd": base[s][1],
+                f"{s}_realized_usd": sc.realized_usd,
+                f"{s}_events": sc.n_events,
+                f"{s}_spearman": sc.spearman,
+                f"{s}_touched": sc.n_touched,
+                f"{s}_distance_bps": float(np.median(d)) if len(d) else math.nan,
+            }
+        )
 
 
 def _ratio(a: float, b: float) -> float:
@@ -401,14 +423,20 @@ def aggregate(rows: list, horizons, n_times: int) -> tuple[dict, dict]:
             r, br = _ratio(cap, real), _ratio(bcap, real)
             lo, hi = mt.wilson_interval(int(hits), int(zones))
             metrics[h][s] = {
-                "precision_at_k": p, "baseline_precision_at_k": bp, "lift": _ratio(p, bp) if not math.isnan(p) else math.nan,
-                "precision_wilson95": [lo, hi], "zones_hit": int(hits),
-                "notional_recall": r, "baseline_notional_recall": br,
+                "precision_at_k": p,
+                "baseline_precision_at_k": bp,
+                "lift": _ratio(p, bp) if not math.isnan(p) else math.nan,
+                "precision_wilson95": [lo, hi],
+                "zones_hit": int(hits),
+                "notional_recall": r,
+                "baseline_notional_recall": br,
                 "recall_lift": _ratio(r, br) if not math.isnan(r) else math.nan,
                 "realized_notional_usd": real,
                 "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else math.nan,
                 "n_spearman": int(np.isfinite(rho).sum()),
-                "n_events": int(sc[f"{s}_events"].sum()), "n_zones": int(zones), "n_windows": len(sc),
+                "n_events": int(sc[f"{s}_events"].sum()),
+                "n_zones": int(zones),
+                "n_windows": len(sc),
                 "zone_distance_bps": float(np.nanmedian(dist)) if np.isfinite(dist).any() else math.nan,
             }
     return metrics, skipped
@@ -416,7 +444,20 @@ def aggregate(rows: list, horizons, n_times: int) -> tuple[dict, dict]:
 
 def _empty_side() -> dict:
     nan = math.nan
-    return {"precision_at_k": nan, "baseline_precision_at_k": nan, "lift": nan, "precision_wilson95": [nan, nan],
-            "zones_hit": 0, "notional_recall": nan, "baseline_notional_recall": nan, "recall_lift": nan,
-            "realized_notional_usd": 0.0, "spearman": nan, "n_spearman": 0, "n_events": 0, "n_zones": 0,
-            "n_windows": 0, "zone_distance_bps": nan}
+    return {
+        "precision_at_k": nan,
+        "baseline_precision_at_k": nan,
+        "lift": nan,
+        "precision_wilson95": [nan, nan],
+        "zones_hit": 0,
+        "notional_recall": nan,
+        "baseline_notional_recall": nan,
+        "recall_lift": nan,
+        "realized_notional_usd": 0.0,
+        "spearman": nan,
+        "n_spearman": 0,
+        "n_events": 0,
+        "n_zones": 0,
+        "n_windows": 0,
+        "zone_distance_bps": nan,
+    }

@@ -72,11 +72,15 @@ def default_grid() -> tuple[Candidate, ...]:
     the number of factors changed (fewer first), then in the order listed in this module."""
     out = []
     for (mi, (mix, w)), (di, scale), (si, side) in itertools.product(
-            enumerate(LEVERAGE_MIXES.items()), enumerate(DECAY_SCALES), enumerate(SIDE_CHOICES)):
+        enumerate(LEVERAGE_MIXES.items()), enumerate(DECAY_SCALES), enumerate(SIDE_CHOICES)
+    ):
         changed = (mi != 0) + (di != 0) + (si != 0)
         name = f"mix={mix} decay=x{scale:g} side={side}"
-        overrides = (("tier_weights", w), ("tier_half_life_hours", tuple(h * scale for h in PRE_STUDY_HALF_LIVES)),
-                     ("side_attribution", side))
+        overrides = (
+            ("tier_weights", w),
+            ("tier_half_life_hours", tuple(h * scale for h in PRE_STUDY_HALF_LIVES)),
+            ("side_attribution", side),
+        )
         out.append(((changed, mi, di, si), Candidate(name, overrides, changed)))
     return tuple(c for _, c in sorted(out, key=lambda x: x[0]))
 
@@ -123,28 +127,76 @@ class StudyWindow:
 
     def validate_config(self, db_path: str, overrides) -> ValidateConfig:
         return ValidateConfig(
-            db_path=db_path, symbol=self.symbol, start=self.start, end=self.end, models=self.models,
-            horizons=self.horizons, every=self.every, top_k=self.top_k, min_events=self.min_events,
-            proxy=self.proxy, seed=0, baseline_draws=self.baseline_draws, warmup=self.warmup, zones="buckets",
-            bucket_bps=self.bucket_bps, engine_overrides=overrides)
+            db_path=db_path,
+            symbol=self.symbol,
+            start=self.start,
+            end=self.end,
+            models=self.models,
+            horizons=self.horizons,
+            every=self.every,
+            top_k=self.top_k,
+            min_events=self.min_events,
+            proxy=self.proxy,
+            seed=0,
+            baseline_draws=self.baseline_draws,
+            warmup=self.warmup,
+            zones="buckets",
+            bucket_bps=self.bucket_bps,
+            engine_overrides=overrides,
+        )
 
     def label(self) -> str:
         truth = "oi-drop PROXY" if self.proxy else "recorded liquidations"
-        return (f"{self.name}: {self.symbol} {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC, "
-                f"horizons {','.join(self.horizons)}, every {self.every}, warm-up {self.warmup}, {truth}")
+        return (
+            f"{self.name}: {self.symbol} {self.start:%Y-%m-%d %H:%M} → {self.end:%Y-%m-%d %H:%M} UTC, "
+            f"horizons {','.join(self.horizons)}, every {self.every}, warm-up {self.warmup}, {truth}"
+        )
 
 
 # The documented default split (shipped sample data). Tuning ends 2023-12-04 00:00 (20:00 + 4 h).
 DEFAULT_TUNING = StudyWindow(
-    "tune-btc-2023", "BTCUSDT", "2023-11-15 00:00", "2023-12-03 20:00", horizons=("1h", "4h"), every="1h",
-    warmup="1d", models=("a", "b"), proxy="oi-drop")
+    "tune-btc-2023",
+    "BTCUSDT",
+    "2023-11-15 00:00",
+    "2023-12-03 20:00",
+    horizons=("1h", "4h"),
+    every="1h",
+    warmup="1d",
+    models=("a", "b"),
+    proxy="oi-drop",
+)
 DEFAULT_EVALUATION = (
-    StudyWindow("eval-btc-2023-12", "BTCUSDT", "2023-12-04 00:00", "2023-12-12 19:00", horizons=("1h", "4h"),
-                every="1h", warmup="7d", models=("a", "b", "ensemble"), proxy="oi-drop"),
-    StudyWindow("eval-btc-2025-01-27", "BTCUSDT", "2025-01-27 16:56", "2025-01-27 17:10", horizons=("5m", "10m"),
-                every="1m", warmup="1d", models=("c", "ensemble")),
-    StudyWindow("eval-hype-2025-10-25", "HYPEUSDT", "2025-10-25 17:50", "2025-10-25 18:30",
-                horizons=("15m", "30m"), every="5m", warmup="3d", models=("a", "b", "ensemble")),
+    StudyWindow(
+        "eval-btc-2023-12",
+        "BTCUSDT",
+        "2023-12-04 00:00",
+        "2023-12-12 19:00",
+        horizons=("1h", "4h"),
+        every="1h",
+        warmup="7d",
+        models=("a", "b", "ensemble"),
+        proxy="oi-drop",
+    ),
+    StudyWindow(
+        "eval-btc-2025-01-27",
+        "BTCUSDT",
+        "2025-01-27 16:56",
+        "2025-01-27 17:10",
+        horizons=("5m", "10m"),
+        every="1m",
+        warmup="1d",
+        models=("c", "ensemble"),
+    ),
+    StudyWindow(
+        "eval-hype-2025-10-25",
+        "HYPEUSDT",
+        "2025-10-25 17:50",
+        "2025-10-25 18:30",
+        horizons=("15m", "30m"),
+        every="5m",
+        warmup="3d",
+        models=("a", "b", "ensemble"),
+    ),
 )
 
 
@@ -171,7 +223,8 @@ class PriorStudy:
                 raise ConfigError(
                     f"evaluation window {w.name} starts {w.start} before the tuning window {self.tuning.name} "
                     f"ends {self.tuning.truth_end} (last snapshot + longest horizon): split by time — "
-                    f"evaluate only on data after the tuning window")
+                    f"evaluate only on data after the tuning window"
+                )
 
     @property
     def reference(self) -> Candidate:
@@ -267,11 +320,23 @@ def choose(candidates, scores: dict) -> tuple[Candidate, bool, str]:
     sb = scores[best.name]
     lo, _ = sb.wilson95
     if not lo > sb.baseline_precision:
-        return best, False, (f"{best.name} scores best but its precision's Wilson 95% lower bound "
-                             f"({lo:.2%}) is not above its baseline ({sb.baseline_precision:.2%}): not supported")
-    return best, True, (f"{best.name}: excess precision {sb.criterion:.2%} vs {scores[ref.name].criterion:.2%} "
-                        f"for the pre-study priors; Wilson 95% lower bound {lo:.2%} > baseline "
-                        f"{sb.baseline_precision:.2%}")
+        return (
+            best,
+            False,
+            (
+                f"{best.name} scores best but its precision's Wilson 95% lower bound "
+                f"({lo:.2%}) is not above its baseline ({sb.baseline_precision:.2%}): not supported"
+            ),
+        )
+    return (
+        best,
+        True,
+        (
+            f"{best.name}: excess precision {sb.criterion:.2%} vs {scores[ref.name].criterion:.2%} "
+            f"for the pre-study priors; Wilson 95% lower bound {lo:.2%} > baseline "
+            f"{sb.baseline_precision:.2%}"
+        ),
+    )
 
 
 def tune(study: PriorStudy, progress=None) -> TuningOutcome:

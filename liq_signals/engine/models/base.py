@@ -92,8 +92,9 @@ class CohortModel:
             lp, tier, notional = book.lp[m], book.tier[m], book.notional[m]
             b = bucket_of(lp, edges)
             inside = (b >= 0) & (b < n_b)
-            flat = np.bincount(tier[inside].astype(np.int64) * n_b + b[inside], weights=notional[inside],
-                               minlength=n_t * n_b)
+            flat = np.bincount(
+                tier[inside].astype(np.int64) * n_b + b[inside], weights=notional[inside], minlength=n_t * n_b
+            )
             grids.append(flat.astype(np.float64).reshape(n_t, n_b))
             below, above, nan = b == -1, b == n_b, b == -2
             out[name] = {

@@ -111,7 +111,6 @@ class _Aggregates:
         self.min_short_lp = _extreme(np.fmin, np.append(lp[s == 1], self.min_short_lp), np.inf)
         return True
 
-
     def remove(self, s, t, w, lp, k, max_long_lp: float, min_short_lp: float) -> None:
         """Take rows out in place; the caller gives the extremes of the rows that remain. A cell left
         without rows is exactly 0 (no subtraction residue); none goes below 0."""
@@ -149,8 +148,7 @@ class CohortBook:
     that ``grid_lattice`` / ``bucket_totals`` read (default: the 10 bps log lattice).
     """
 
-    def __init__(self, leverages: np.ndarray, half_life_ns=None, lattice: PriceGrid | None = None,
-                 capacity: int = 256):
+    def __init__(self, leverages: np.ndarray, half_life_ns=None, lattice: PriceGrid | None = None, capacity: int = 256):
         self.leverages = np.asarray(leverages, dtype=float)
         n_t = len(self.leverages)
         self.half_life_ns = np.full(n_t, np.inf) if half_life_ns is None else np.asarray(half_life_ns, float)
@@ -271,10 +269,16 @@ class CohortBook:
 
         Wallet per unit = entry / leverage (isolated). The book first decays to the newest birth; a cohort
         born before that has decayed from its own birth."""
-        side, tier, entry, notional, birth = (a.ravel() for a in np.broadcast_arrays(
-            np.asarray(side), np.asarray(tier), np.asarray(entry, float), np.asarray(notional, float),
-            np.asarray(ts_ns, dtype=np.int64),
-        ))
+        side, tier, entry, notional, birth = (
+            a.ravel()
+            for a in np.broadcast_arrays(
+                np.asarray(side),
+                np.asarray(tier),
+                np.asarray(entry, float),
+                np.asarray(notional, float),
+                np.asarray(ts_ns, dtype=np.int64),
+            )
+        )
         keep = (notional > 0) & (entry > 0) & np.isfinite(notional * entry)
         if not keep.all():
             side, tier, entry, notional, birth = side[keep], tier[keep], entry[keep], notional[keep], birth[keep]
@@ -343,8 +347,15 @@ class CohortBook:
         removed_long = float(notional[g_side == 0].sum())
         removed_short = float(notional[g_side == 1].sum())
         stay = ~hit
-        agg.remove(g_side, g_tier, self.weight[gone], lp[gone], self.k[gone],
-                   _extreme(np.fmax, lp[stay & is_long], -np.inf), _extreme(np.fmin, lp[stay & ~is_long], np.inf))
+        agg.remove(
+            g_side,
+            g_tier,
+            self.weight[gone],
+            lp[gone],
+            self.k[gone],
+            _extreme(np.fmax, lp[stay & is_long], -np.inf),
+            _extreme(np.fmin, lp[stay & ~is_long], np.inf),
+        )
         self.keep(~hit, aggregates_kept=True)
         return removed_long, removed_short
 
@@ -396,7 +407,7 @@ class CohortBook:
             m = self.multiplier[s]
             g = np.zeros((n_t, n_b))
             if a < b:
-                np.multiply(agg.grid[s, :, a:b], m[:, None], out=g[:, a + agg.k_lo - k0: b + agg.k_lo - k0])
+                np.multiply(agg.grid[s, :, a:b], m[:, None], out=g[:, a + agg.k_lo - k0 : b + agg.k_lo - k0])
             grids.append(g)
             out[name] = {
                 "below_count": int(count[s, lo_end]),
@@ -414,5 +425,7 @@ class CohortBook:
         out = np.zeros((2, k1 - k0))
         a, b = max(k0 - agg.k_lo, 0), min(k1 - agg.k_lo, agg.nk)
         if a < b:
-            out[:, a + agg.k_lo - k0: b + agg.k_lo - k0] = (agg.grid[:, :, a:b] * self.multiplier[:, :, None]).sum(axis=1)
+            out[:, a + agg.k_lo - k0 : b + agg.k_lo - k0] = (agg.grid[:, :, a:b] * self.multiplier[:, :, None]).sum(
+                axis=1
+            )
         return out

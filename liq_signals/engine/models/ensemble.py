@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def blend(grids: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float],
-          totals: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def blend(
+    grids: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], totals: dict[str, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Blend ``{model: (long, short)}`` with ``{model: weight}`` (models absent from ``grids`` ignored).
 
     ``totals``: each model's total open notional (USDT); default the sum of its grids."""

@@ -27,8 +27,9 @@ class FundingModel(OpenInterestModel):
         ts_ns, rate, mark_price = obs
         if rate is None or not math.isfinite(rate):
             return
-        mark = mark_price if (mark_price is not None and math.isfinite(mark_price) and mark_price > 0) \
-            else self.last_close
+        mark = (
+            mark_price if (mark_price is not None and math.isfinite(mark_price) and mark_price > 0) else self.last_close
+        )
         if mark is None:
             return
         self.last_funding_ns = ts_ns

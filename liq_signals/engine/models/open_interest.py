@@ -78,10 +78,18 @@ class OpenInterestModel(CohortModel):
                 entry = 0.5 * (price + self.prev_price) if self.prev_price is not None else price
                 share = self._long_share(taker_ratio)
                 total = d * entry
-                notional = np.concatenate([total * share * self.tier_weights,
-                                           total * (1.0 - share) * self.tier_weights])
-                self.book.add(self._sides, self._tiers, entry, notional, ts_ns, self.table_source(),
-                              self.config.representative_notional_usd)
+                notional = np.concatenate(
+                    [total * share * self.tier_weights, total * (1.0 - share) * self.tier_weights]
+                )
+                self.book.add(
+                    self._sides,
+                    self._tiers,
+                    entry,
+                    notional,
+                    ts_ns,
+                    self.table_source(),
+                    self.config.representative_notional_usd,
+                )
             elif d < 0:
                 self.book.scale(max(0.0, 1.0 - (-d) / self.prev_oi))
         cap = oi * price
@@ -94,8 +102,12 @@ class OpenInterestModel(CohortModel):
         self._taker_buy = self._taker_vol = 0.0
 
     def on_bar(self, bar: BarContext) -> None:
-        if bar.volume is not None and bar.taker_buy_volume is not None and bar.volume > 0 \
-                and math.isfinite(bar.taker_buy_volume):
+        if (
+            bar.volume is not None
+            and bar.taker_buy_volume is not None
+            and bar.volume > 0
+            and math.isfinite(bar.taker_buy_volume)
+        ):
             self._taker_buy += bar.taker_buy_volume
             self._taker_vol += bar.volume
             self._last_bar_share = bar.taker_buy_volume / bar.volume

@@ -15,8 +15,9 @@ import numpy as np
 from liq_signals.engine.models.base import CohortModel
 
 
-def filter_trades(price: np.ndarray, qty: np.ndarray, min_notional: float, top_n: int | None,
-                  portion: float | None) -> np.ndarray:
+def filter_trades(
+    price: np.ndarray, qty: np.ndarray, min_notional: float, top_n: int | None, portion: float | None
+) -> np.ndarray:
     """Indices of trades kept by the gross_value / top_n / portion filters (largest first)."""
     notional = price * qty
     idx = np.flatnonzero(notional >= min_notional)

@@ -48,9 +48,14 @@ class BuyAndHoldStrategy(Strategy):
         if self.bought:
             return
         self.bought = True
-        self.submit_order(self.order_factory.market(
-            instrument_id=self.config.instrument_id, order_side=OrderSide.BUY,
-            quantity=self.instrument.make_qty(self.config.trade_size), time_in_force=TimeInForce.GTC))
+        self.submit_order(
+            self.order_factory.market(
+                instrument_id=self.config.instrument_id,
+                order_side=OrderSide.BUY,
+                quantity=self.instrument.make_qty(self.config.trade_size),
+                time_in_force=TimeInForce.GTC,
+            )
+        )
 
     def on_stop(self) -> None:
         self.cancel_all_orders(self.config.instrument_id)
