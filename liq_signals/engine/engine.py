@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -281,7 +282,7 @@ class LiquidationEngine:
         return {
             "symbol": t.symbol,
             "effective_from": eff.isoformat() if eff is not None else None,
-            "file": getattr(t, "file", None),
+            "file": _shown_path(getattr(t, "file", None)),
             "is_default": bool(getattr(t, "is_default", False)),
             "note": getattr(t, "note", "") or "",
         }
@@ -405,3 +406,14 @@ def _sum_outside(outs: list[dict]) -> dict:
             for k, v in d.items():
                 agg[k] = agg.get(k, 0) + v
     return total
+
+
+def _shown_path(path) -> str | None:
+    """A bracket file as outputs show it: a shipped table as ``liq_signals/engine/brackets_data/<file>`` (the
+    same text on every machine and in every worker process), a user's own table by its path."""
+    if path is None:
+        return None
+    parts = Path(path).parts
+    if parts[-4:-1] == ("liq_signals", "engine", "brackets_data"):
+        return "/".join(parts[-4:])
+    return str(path)
